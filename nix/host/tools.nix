@@ -1,0 +1,155 @@
+# Build tools that nixpkgs packages separately, taken from the host but
+# carrying nixpkgs' own setup hooks, so that `nativeBuildInputs = [ cmake ninja ]`
+# configures and builds the way it does in nixpkgs.
+{
+  lib,
+  fromNixpkgs,
+  stdenvNoCC,
+  makeSetupHook,
+}:
+let
+  # A package whose bin/ links the named host programs and whose setup hook
+  # is the concatenation of `hooks` (with @name@ substituted from `env`).
+  hostTool =
+    {
+      pname,
+      programs,
+      hooks ? [ ],
+      env ? { },
+      passthru ? { },
+      propagatedBuildInputs ? [ ],
+      postInstall ? "",
+    }:
+    stdenvNoCC.mkDerivation {
+      inherit
+        pname
+        env
+        passthru
+        propagatedBuildInputs
+        postInstall
+        ;
+      version = "host";
+      dontUnpack = true;
+      dontConfigure = true;
+      dontBuild = true;
+      installPhase = ''
+        runHook preInstall
+        mkdir -p "$out/bin"
+        for p in ${lib.escapeShellArgs programs}; do
+          ln -s "/usr/bin/$p" "$out/bin/$p"
+        done
+        ${lib.optionalString (hooks != [ ]) ''
+          mkdir -p "$out/nix-support"
+          for hook in ${lib.escapeShellArgs (map (hook: "${hook}") hooks)}; do
+            substituteAll "$hook" hook.sh
+            cat hook.sh >> "$out/nix-support/setup-hook"
+          done
+        ''}
+        runHook postInstall
+      '';
+    };
+
+  python3 = hostTool {
+    pname = "python3";
+    programs = [
+      "python3"
+      "python3.11"
+    ];
+    hooks = [ (fromNixpkgs "by-name/py/python/setup-hook.sh") ];
+    env.sitePackages = python3.sitePackages;
+    passthru = {
+      sitePackages = "lib/python3.11/site-packages";
+      pythonVersion = "3.11";
+      executable = "python3";
+    };
+  };
+in
+rec {
+  inherit python3;
+
+  cmake = hostTool {
+    pname = "cmake";
+    programs = [
+      "cmake"
+      "ctest"
+      "cpack"
+    ];
+    hooks = [
+      (fromNixpkgs "by-name/cm/cmake/setup-hook.sh")
+      (fromNixpkgs "by-name/cm/cmake/check-pc-files-hook.sh")
+    ];
+  };
+
+  ninja = hostTool {
+    pname = "ninja";
+    programs = [ "ninja" ];
+    hooks = [ (fromNixpkgs "by-name/ni/ninja/setup-hook.sh") ];
+  };
+
+  meson = hostTool {
+    pname = "meson";
+    programs = [ "meson" ];
+    hooks = [ (fromNixpkgs "by-name/me/meson/setup-hook.sh") ];
+    propagatedBuildInputs = [ python3 ];
+  };
+
+  pkg-config-unwrapped = hostTool {
+    pname = "pkg-config";
+    programs = [
+      "pkg-config"
+      "pkgconf"
+    ];
+    postInstall = ''
+      mkdir -p "$out/share/aclocal"
+      ln -s /usr/share/aclocal/pkg.m4 "$out/share/aclocal/pkg.m4"
+    '';
+  };
+
+  # nixpkgs' own pkg-config wrapper around the host's pkgconf.
+  pkg-config = import (fromNixpkgs "build-support/pkg-config-wrapper") {
+    inherit lib stdenvNoCC;
+    buildPackages = { };
+    pkg-config = pkg-config-unwrapped;
+  };
+
+  patchelf = hostTool {
+    pname = "patchelf";
+    programs = [ "patchelf" ];
+  };
+
+  perl = hostTool {
+    pname = "perl";
+    programs = [ "perl" ];
+  };
+
+  autoconf = hostTool {
+    pname = "autoconf";
+    programs = [
+      "autoconf"
+      "autoheader"
+      "autom4te"
+      "autoreconf"
+      "autoscan"
+      "autoupdate"
+      "ifnames"
+    ];
+    propagatedBuildInputs = [ perl ];
+  };
+
+  automake = hostTool {
+    pname = "automake";
+    programs = [
+      "automake"
+      "aclocal"
+    ];
+    propagatedBuildInputs = [ perl ];
+  };
+
+  libtool = hostTool {
+    pname = "libtool";
+    programs = [
+      "libtool"
+      "libtoolize"
+    ];
+  };
+}
