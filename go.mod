@@ -1,11 +1,12 @@
 module github.com/nix-vanilla/nix-vanilla
 
-go 1.24
+go 1.26.0
+
+require mvdan.cc/sh/v3 v3.14.1
 
 require (
 	github.com/google/renameio/v2 v2.0.2 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
-	mvdan.cc/sh/v3 v3.14.1 // indirect
 )

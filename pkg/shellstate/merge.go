@@ -1,0 +1,171 @@
+package shellstate
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MergeOptions control [Merge].
+type MergeOptions struct {
+	// Owned reports whether the later stage owns a variable, so that its
+	// fresh value is kept whatever the early phases did. Bash's own special
+	// variables (see [Special]) are always owned.
+	Owned func(name string) bool
+	// Rewrite maps text of the earlier stage to the later one: store paths
+	// of the earlier outputs, the earlier build directory. Nil means none.
+	Rewrite func(string) string
+	// CreateDir makes the script create the working directory before it
+	// changes into it (for a stage that does not restore the build tree).
+	CreateDir bool
+}
+
+// Merged is the result of [Merge].
+type Merged struct {
+	// Script is bash code that, sourced in the later stage, applies the
+	// early phases' changes.
+	Script string
+	// Vars, Unset and Funcs name what the script sets, unsets and defines.
+	Vars, Unset, Funcs []string
+	// Conflicts name variables that both the early phases and the later
+	// stage's setup changed, where the early phases' value won.
+	Conflicts []string
+	// Skipped names readonly variables the script cannot change.
+	Skipped []string
+}
+
+// Merge computes what the early phases changed between before and after
+// (two states of the same build) and returns a script that applies those
+// changes on top of fresh, the later stage's state before its first phase.
+func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
+	rewrite := opts.Rewrite
+	if rewrite == nil {
+		rewrite = func(s string) string { return s }
+	}
+	owned := func(name string) bool {
+		return Special(name) || (opts.Owned != nil && opts.Owned(name))
+	}
+	m := &Merged{}
+	var b strings.Builder
+	b.WriteString("# nix-vanilla: shell state of the checkpointed phases\n")
+
+	for _, name := range names(before.Vars) {
+		if _, ok := after.Vars[name]; ok || owned(name) {
+			continue
+		}
+		if f := fresh.Vars[name]; f != nil {
+			if strings.ContainsRune(f.Flags, 'r') {
+				m.Skipped = append(m.Skipped, name)
+				continue
+			}
+			fmt.Fprintf(&b, "unset -v %s\n", name)
+			m.Unset = append(m.Unset, name)
+		}
+	}
+	for _, name := range names(after.Vars) {
+		a := after.Vars[name]
+		if owned(name) || a.Equal(before.Vars[name]) {
+			continue
+		}
+		f := fresh.Vars[name]
+		if f != nil && strings.ContainsRune(f.Flags, 'r') {
+			m.Skipped = append(m.Skipped, name)
+			continue
+		}
+		v := rewriteVar(a, rewrite)
+		if bv := before.Vars[name]; f != nil && bv != nil && !f.Equal(bv) {
+			// Both sides changed it: keep the fresh value where the early
+			// phases only added text around the old one.
+			if merged, ok := splice(bv, a, f, rewrite); ok {
+				v = merged
+			} else {
+				m.Conflicts = append(m.Conflicts, name)
+			}
+		}
+		decl, err := v.Declare()
+		if err != nil {
+			return nil, err
+		}
+		if f != nil && (f.Kind != v.Kind || f.Flags != v.Flags) {
+			fmt.Fprintf(&b, "unset -v %s\n", name)
+		}
+		b.WriteString(decl + "\n")
+		m.Vars = append(m.Vars, name)
+	}
+
+	for _, name := range names(before.Funcs) {
+		if _, ok := after.Funcs[name]; !ok && !owned(name) {
+			if _, ok := fresh.Funcs[name]; ok {
+				fmt.Fprintf(&b, "unset -f %s\n", name)
+			}
+		}
+	}
+	for _, name := range names(after.Funcs) {
+		def := after.Funcs[name]
+		if owned(name) || before.Funcs[name] == def {
+			continue
+		}
+		b.WriteString(rewrite(def) + "\n")
+		m.Funcs = append(m.Funcs, name)
+	}
+
+	for _, opt := range names(after.Options) {
+		if cmd := after.Options[opt]; before.Options[opt] != cmd && fresh.Options[opt] != cmd {
+			b.WriteString(cmd + "\n")
+		}
+	}
+
+	if after.Dir != "" {
+		dir, err := quote(rewrite(after.Dir))
+		if err != nil {
+			return nil, fmt.Errorf("working directory: %w", err)
+		}
+		if opts.CreateDir {
+			fmt.Fprintf(&b, "mkdir -p -- %s\n", dir)
+		}
+		fmt.Fprintf(&b, "cd -- %s\n", dir)
+	}
+	m.Script = b.String()
+	return m, nil
+}
+
+// splice merges a scalar both sides changed: when the early phases turned
+// before into after by adding text around it, the same text is added around
+// fresh.
+func splice(before, after, fresh *Var, rewrite func(string) string) (*Var, bool) {
+	if before.Kind != Scalar || after.Kind != Scalar || fresh.Kind != Scalar || before.Value == "" {
+		return nil, false
+	}
+	head, tail, ok := strings.Cut(after.Value, before.Value)
+	if !ok {
+		return nil, false
+	}
+	v := *after
+	v.Value = rewrite(head) + fresh.Value + rewrite(tail)
+	return &v, true
+}
+
+func rewriteVar(v *Var, rewrite func(string) string) *Var {
+	c := *v
+	c.Value = rewrite(v.Value)
+	c.Elems = make([]Elem, len(v.Elems))
+	for i, e := range v.Elems {
+		c.Elems[i] = Elem{Key: rewrite(e.Key), Value: rewrite(e.Value)}
+	}
+	return &c
+}
+
+// Special reports whether bash itself sets or owns the variable, so that no
+// saved value of it may be replayed: BASH_*, FUNCNAME, PWD, RANDOM, …
+func Special(name string) bool {
+	if strings.HasPrefix(name, "BASH") || strings.HasPrefix(name, "COMP_") {
+		return true
+	}
+	switch name {
+	case "_", "COLUMNS", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS", "EUID", "FUNCNAME",
+		"GROUPS", "HISTCMD", "HOSTNAME", "HOSTTYPE", "LINENO", "LINES", "MACHTYPE",
+		"OLDPWD", "OPTIND", "OPTARG", "OSTYPE", "PIPESTATUS", "PPID", "PWD", "RANDOM",
+		"SECONDS", "SHELLOPTS", "SHLVL", "SRANDOM", "UID":
+		return true
+	}
+	return false
+}

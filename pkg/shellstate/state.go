@@ -1,0 +1,340 @@
+package shellstate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Kind is the kind of value a variable holds.
+type Kind int
+
+const (
+	// Scalar is a plain string variable.
+	Scalar Kind = iota
+	// Indexed is an indexed array (declare -a).
+	Indexed
+	// Associative is an associative array (declare -A).
+	Associative
+)
+
+// Var is one variable as `declare -p` prints it.
+type Var struct {
+	Name string
+	// Flags are declare's attribute letters without the dash, e.g. "x" for
+	// exported, "ax" for an exported indexed array; "" for `declare --`.
+	Flags string
+	Kind  Kind
+	// Set is false for a variable that is declared but has no value.
+	Set bool
+	// Value holds a scalar's value.
+	Value string
+	// Elems holds an array's elements in the order bash printed them; for
+	// indexed arrays Key is the decimal index.
+	Elems []Elem
+}
+
+// Elem is one element of an array.
+type Elem struct {
+	Key, Value string
+}
+
+// Equal reports whether v and o have the same flags, kind and value.
+func (v *Var) Equal(o *Var) bool {
+	if v == nil || o == nil {
+		return v == o
+	}
+	if v.Flags != o.Flags || v.Kind != o.Kind || v.Set != o.Set || v.Value != o.Value || len(v.Elems) != len(o.Elems) {
+		return false
+	}
+	for i := range v.Elems {
+		if v.Elems[i] != o.Elems[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// State is a bash state: variables, functions, options and directory.
+type State struct {
+	Vars map[string]*Var
+	// Funcs maps function names to their definitions as `declare -f`
+	// prints them.
+	Funcs map[string]string
+	// Options maps an option to the command that sets it as it was, e.g.
+	// "shopt nullglob" → "shopt -s nullglob", "set errexit" → "set -o errexit".
+	Options map[string]string
+	// Dir is the working directory.
+	Dir string
+}
+
+// The files a state directory holds; hooks/vanilla-hook.sh writes them.
+const (
+	VarsFile    = "vars.sh"  // declare -p
+	FuncsFile   = "funcs.sh" // declare -f
+	OptionsFile = "opts.sh"  // shopt -p; set +o
+	DirFile     = "cwd"      // pwd
+)
+
+// Read reads a state directory written by the setup hook.
+func Read(dir string) (*State, error) {
+	read := func(name string) ([]byte, error) {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("read shell state: %w", err)
+		}
+		return data, nil
+	}
+	s := &State{}
+	data, err := read(VarsFile)
+	if err != nil {
+		return nil, err
+	}
+	if s.Vars, err = ParseVars(data, filepath.Join(dir, VarsFile)); err != nil {
+		return nil, err
+	}
+	if data, err = read(FuncsFile); err != nil {
+		return nil, err
+	}
+	if s.Funcs, err = ParseFuncs(data, filepath.Join(dir, FuncsFile)); err != nil {
+		return nil, err
+	}
+	if data, err = read(OptionsFile); err != nil {
+		return nil, err
+	}
+	if s.Options, err = ParseOptions(data, filepath.Join(dir, OptionsFile)); err != nil {
+		return nil, err
+	}
+	if data, err = read(DirFile); err != nil {
+		return nil, err
+	}
+	s.Dir = strings.TrimSuffix(string(data), "\n")
+	return s, nil
+}
+
+func parse(data []byte, name string) (*syntax.File, error) {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(data), name)
+	if err != nil {
+		return nil, fmt.Errorf("parse shell state: %w", err)
+	}
+	return f, nil
+}
+
+// ParseVars parses the output of `declare -p`; name is used in errors.
+func ParseVars(data []byte, name string) (map[string]*Var, error) {
+	f, err := parse(data, name)
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]*Var{}
+	for _, stmt := range f.Stmts {
+		decl, ok := stmt.Cmd.(*syntax.DeclClause)
+		if !ok || decl.Variant.Value != "declare" {
+			return nil, fmt.Errorf("%s: %s: not a declare command", name, stmt.Pos())
+		}
+		v, err := parseDecl(decl)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, stmt.Pos(), err)
+		}
+		vars[v.Name] = v
+	}
+	return vars, nil
+}
+
+func parseDecl(decl *syntax.DeclClause) (*Var, error) {
+	v := &Var{}
+	for _, a := range decl.Args {
+		if a.Naked && a.Name == nil {
+			flag, err := literal(a.Value)
+			if err != nil {
+				return nil, err
+			}
+			if !strings.HasPrefix(flag, "-") {
+				return nil, fmt.Errorf("unexpected argument %q", flag)
+			}
+			v.Flags += strings.TrimLeft(flag, "-")
+			continue
+		}
+		if v.Name != "" {
+			return nil, fmt.Errorf("more than one variable in one declare")
+		}
+		if a.Name == nil {
+			return nil, fmt.Errorf("declare without a name")
+		}
+		v.Name = a.Name.Value
+		switch {
+		case strings.ContainsRune(v.Flags, 'A'):
+			v.Kind = Associative
+		case strings.ContainsRune(v.Flags, 'a'):
+			v.Kind = Indexed
+		}
+		if a.Naked {
+			continue
+		}
+		v.Set = true
+		if a.Array != nil {
+			for _, e := range a.Array.Elems {
+				key, err := arrayKey(e.Index)
+				if err != nil {
+					return nil, err
+				}
+				val, err := literal(e.Value)
+				if err != nil {
+					return nil, err
+				}
+				v.Elems = append(v.Elems, Elem{Key: key, Value: val})
+			}
+			continue
+		}
+		val, err := literal(a.Value)
+		if err != nil {
+			return nil, err
+		}
+		v.Value = val
+	}
+	if v.Name == "" {
+		return nil, fmt.Errorf("declare without a name")
+	}
+	return v, nil
+}
+
+func arrayKey(index syntax.ArithmExpr) (string, error) {
+	w, ok := index.(*syntax.Word)
+	if !ok {
+		return "", fmt.Errorf("array index is not a word")
+	}
+	return literal(w)
+}
+
+// literal decodes a word without expansions: quotes and escapes only.
+func literal(w *syntax.Word) (string, error) {
+	if w == nil {
+		return "", nil
+	}
+	s, err := expand.Literal(nil, w)
+	if err != nil {
+		return "", fmt.Errorf("decode %s: %w", w.Pos(), err)
+	}
+	return s, nil
+}
+
+// ParseFuncs parses the output of `declare -f`; name is used in errors.
+func ParseFuncs(data []byte, name string) (map[string]string, error) {
+	f, err := parse(data, name)
+	if err != nil {
+		return nil, err
+	}
+	funcs := map[string]string{}
+	for _, stmt := range f.Stmts {
+		fn, ok := stmt.Cmd.(*syntax.FuncDecl)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s: not a function definition", name, stmt.Pos())
+		}
+		funcs[fn.Name.Value] = string(data[stmt.Pos().Offset():stmt.End().Offset()])
+	}
+	return funcs, nil
+}
+
+// ParseOptions parses the output of `shopt -p` and `set +o`.
+func ParseOptions(data []byte, name string) (map[string]string, error) {
+	f, err := parse(data, name)
+	if err != nil {
+		return nil, err
+	}
+	opts := map[string]string{}
+	for _, stmt := range f.Stmts {
+		call, ok := stmt.Cmd.(*syntax.CallExpr)
+		if !ok || len(call.Args) != 3 {
+			return nil, fmt.Errorf("%s: %s: not an option command", name, stmt.Pos())
+		}
+		var words [3]string
+		for i, a := range call.Args {
+			if words[i], err = literal(a); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case words[0] == "shopt" && (words[1] == "-s" || words[1] == "-u"),
+			words[0] == "set" && (words[1] == "-o" || words[1] == "+o"):
+			opts[words[0]+" "+words[2]] = strings.Join(words[:], " ")
+		default:
+			return nil, fmt.Errorf("%s: %s: not an option command", name, stmt.Pos())
+		}
+	}
+	return opts, nil
+}
+
+// Declare returns a bash command that gives v its value at global scope.
+func (v *Var) Declare() (string, error) {
+	flags := strings.ReplaceAll(v.Flags, "r", "")
+	var b strings.Builder
+	b.WriteString("declare -g")
+	if flags != "" {
+		b.WriteString(" -" + flags)
+	}
+	b.WriteString(" " + v.Name)
+	if !v.Set {
+		return b.String(), nil
+	}
+	b.WriteString("=")
+	if v.Kind == Scalar {
+		q, err := quote(v.Value)
+		if err != nil {
+			return "", fmt.Errorf("variable %s: %w", v.Name, err)
+		}
+		b.WriteString(q)
+		return b.String(), nil
+	}
+	b.WriteString("(")
+	for i, e := range v.Elems {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		key := e.Key
+		if v.Kind == Associative {
+			q, err := quote(e.Key)
+			if err != nil {
+				return "", fmt.Errorf("variable %s: %w", v.Name, err)
+			}
+			key = q
+		} else if _, err := strconv.Atoi(key); err != nil {
+			return "", fmt.Errorf("variable %s: index %q is not a number", v.Name, key)
+		}
+		val, err := quote(e.Value)
+		if err != nil {
+			return "", fmt.Errorf("variable %s: %w", v.Name, err)
+		}
+		fmt.Fprintf(&b, "[%s]=%s", key, val)
+	}
+	b.WriteString(")")
+	return b.String(), nil
+}
+
+func quote(s string) (string, error) {
+	if s == "" {
+		return "''", nil
+	}
+	return syntax.Quote(s, syntax.LangBash)
+}
+
+// names returns the keys of m, sorted.
+func names[T any](m map[string]T) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ErrReadonly is returned (wrapped) for a readonly variable that a merge
+// would have to change.
+var ErrReadonly = errors.New("variable is readonly")

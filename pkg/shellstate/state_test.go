@@ -1,0 +1,226 @@
+package shellstate
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func requireBash(t testing.TB) string {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not found")
+	}
+	return bash
+}
+
+// dump runs script in bash and returns the state it leaves, as the setup
+// hook records it.
+func dump(t testing.TB, script string) *State {
+	t.Helper()
+	bash := requireBash(t)
+	dir := t.TempDir()
+	full := script + `
+declare -p > "$STATE/vars.sh"
+declare -f > "$STATE/funcs.sh"
+{ shopt -p; set +o; } > "$STATE/opts.sh"
+pwd > "$STATE/cwd"
+`
+	cmd := exec.Command(bash, "-c", full)
+	cmd.Env = []string{"STATE=" + dir, "PATH=" + os.Getenv("PATH")}
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	s, err := Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestParseVars(t *testing.T) {
+	s := dump(t, `
+declare -A assoc=([k]=v ["a b"]='c"d' [$'x\ny']=z)
+declare -a arr=(a "b c"); arr[7]=q
+declare -i n=5
+declare -x e='a$b`+"`"+`c'
+nl=$'l1\nl2\t'
+declare -- declared
+declare -n ref=e
+empty=
+`)
+	tests := []struct {
+		name string
+		want Var
+	}{
+		{"assoc", Var{Name: "assoc", Flags: "A", Kind: Associative, Set: true}},
+		{"arr", Var{Name: "arr", Flags: "a", Kind: Indexed, Set: true, Elems: []Elem{{"0", "a"}, {"1", "b c"}, {"7", "q"}}}},
+		{"n", Var{Name: "n", Flags: "i", Set: true, Value: "5"}},
+		{"e", Var{Name: "e", Flags: "x", Set: true, Value: "a$b`c"}},
+		{"nl", Var{Name: "nl", Set: true, Value: "l1\nl2\t"}},
+		{"declared", Var{Name: "declared"}},
+		{"ref", Var{Name: "ref", Flags: "n", Set: true, Value: "e"}},
+		{"empty", Var{Name: "empty", Set: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := s.Vars[tt.name]
+			if got == nil {
+				t.Fatalf("%s not found", tt.name)
+			}
+			if tt.name == "assoc" {
+				vals := map[string]string{}
+				for _, e := range got.Elems {
+					vals[e.Key] = e.Value
+				}
+				want := map[string]string{"k": "v", "a b": `c"d`, "x\ny": "z"}
+				for k, v := range want {
+					if vals[k] != v {
+						t.Errorf("assoc[%q] = %q, want %q", k, vals[k], v)
+					}
+				}
+				return
+			}
+			if !got.Equal(&tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseFuncsAndOptions(t *testing.T) {
+	s := dump(t, `
+f() { echo "$1" | while read -r x; do :; done; }
+g() { local a=(1 2); echo "${a[@]}"; }
+shopt -s nullglob
+set -o pipefail
+`)
+	if !strings.Contains(s.Funcs["f"], "while read -r x") || !strings.HasPrefix(s.Funcs["g"], "g ()") {
+		t.Errorf("functions: %q", s.Funcs)
+	}
+	if s.Options["shopt nullglob"] != "shopt -s nullglob" || s.Options["set pipefail"] != "set -o pipefail" {
+		t.Errorf("options: %v", s.Options)
+	}
+}
+
+// TestDeclareRoundTrip renders every variable of a state and reads it back
+// through bash: the values must come back identical.
+func TestDeclareRoundTrip(t *testing.T) {
+	s := dump(t, `
+declare -A assoc=([k]=v ["a b"]='c"d' [$'x\ny']=z ['$(x)']='`+"`"+`y`+"`"+`')
+declare -a arr=(a "b c" $'\e[1m' '\'); arr[7]=q
+declare -ix n=5
+weird=$'\x01\x7f \\ "\' $HOME'
+unicode='héllo wörld'
+declare -- declared
+`)
+	var script strings.Builder
+	for _, name := range []string{"assoc", "arr", "n", "weird", "unicode", "declared"} {
+		decl, err := s.Vars[name].Declare()
+		if err != nil {
+			t.Fatal(err)
+		}
+		script.WriteString(decl + "\n")
+	}
+	again := dump(t, "f() {\n"+script.String()+"}\nf")
+	for _, name := range []string{"assoc", "arr", "n", "weird", "unicode", "declared"} {
+		got, want := again.Vars[name], s.Vars[name]
+		if name == "assoc" {
+			if len(got.Elems) != len(want.Elems) {
+				t.Errorf("assoc: %v, want %v", got.Elems, want.Elems)
+			}
+			continue
+		}
+		if !got.Equal(want) {
+			t.Errorf("%s: got %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+func TestMerge(t *testing.T) {
+	setup := `
+out=/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x
+PATH=/early/bin:/usr/bin:/bin
+keep=same
+gone=here
+helper() { echo early; }
+`
+	before := dump(t, setup)
+	after := dump(t, setup+`
+makeFlagsArray+=("PREFIX=$out" "two words")
+PATH=/build/tools:$PATH
+keep=same
+unset gone
+helper() { echo "changed $out"; }
+defined() { :; }
+shopt -s nullglob
+mkdir -p sub && cd sub
+`)
+	fresh := dump(t, `
+out=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x
+PATH=/early/bin:/check/bin:/usr/bin:/bin
+keep=same
+gone=here
+helper() { echo early; }
+`)
+	rewrite := strings.NewReplacer(
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		filepath.Dir(after.Dir), fresh.Dir,
+	).Replace
+	m, err := Merge(before, after, fresh, MergeOptions{
+		Owned:   func(name string) bool { return name == "out" || name == "STATE" },
+		Rewrite: rewrite,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(fresh.Dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, `
+out=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x
+PATH=/early/bin:/check/bin:/usr/bin:/bin
+gone=here
+cd `+fresh.Dir+`
+restore() {
+`+m.Script+`
+}
+restore
+`)
+	checks := []struct{ name, got, want string }{
+		{"makeFlagsArray", strings.Join(elemValues(got.Vars["makeFlagsArray"]), "|"), "PREFIX=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x|two words"},
+		{"PATH", got.Vars["PATH"].Value, "/build/tools:/early/bin:/check/bin:/usr/bin:/bin"},
+		{"out", got.Vars["out"].Value, "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x"},
+		{"helper", got.Funcs["helper"], "helper () \n{ \n    echo \"changed $out\"\n}"},
+		{"nullglob", got.Options["shopt nullglob"], "shopt -s nullglob"},
+		{"cwd", got.Dir, filepath.Join(fresh.Dir, "sub")},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if _, ok := got.Vars["gone"]; ok {
+		t.Errorf("gone is still set")
+	}
+	if _, ok := got.Funcs["defined"]; !ok {
+		t.Errorf("function defined by the early phases is missing")
+	}
+	if len(m.Conflicts) != 0 {
+		t.Errorf("conflicts: %v", m.Conflicts)
+	}
+}
+
+func elemValues(v *Var) []string {
+	if v == nil {
+		return nil
+	}
+	var vals []string
+	for _, e := range v.Elems {
+		vals = append(vals, e.Value)
+	}
+	return vals
+}
