@@ -27,6 +27,8 @@ let
 in
 {
   inherit lib config;
+  # nixpkgs' source, as pkgs.path is in nixpkgs.
+  path = nixpkgs;
   inherit (tools)
     cmake
     ninja
@@ -39,6 +41,7 @@ in
     autoconf
     automake
     libtool
+    go
     ;
 
   # callPackage over this set, as in nixpkgs.
@@ -112,6 +115,12 @@ in
   installShellFiles = final.makeSetupHook {
     name = "install-shell-files";
   } (fromNixpkgs "build-support/setup-hooks/install-shell-files.sh");
+
+  copyDesktopItems = final.makeSetupHook {
+    name = "copy-desktop-items-hook";
+  } (fromNixpkgs "build-support/setup-hooks/copy-desktop-items.sh");
+
+  buildGoModule = final.callPackage ./go.nix { };
 
   autoreconfHook = final.makeSetupHook {
     name = "autoreconf-hook";

@@ -145,6 +145,17 @@ rec {
     propagatedBuildInputs = [ perl ];
   };
 
+  # The Go toolchain installed at /usr/local/go.
+  go = stdenvNoCC.mkDerivation {
+    pname = "go";
+    version = "host";
+    dontUnpack = true;
+    installPhase = ''
+      mkdir -p "$out/bin"
+      ln -s /usr/local/go/bin/go /usr/local/go/bin/gofmt "$out/bin/"
+    '';
+  };
+
   libtool = hostTool {
     pname = "libtool";
     programs = [

@@ -2,6 +2,7 @@ package shellstate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -14,6 +15,10 @@ type MergeOptions struct {
 	// Rewrite maps text of the earlier stage to the later one: store paths
 	// of the earlier outputs, the earlier build directory. Nil means none.
 	Rewrite func(string) string
+	// Late reports whether a variable is one of the later stage's own late
+	// attributes. The early phases never saw its value: what they added to
+	// it is added to the later stage's value, and otherwise that value wins.
+	Late func(name string) bool
 	// CreateDir makes the script create the working directory before it
 	// changes into it (for a stage that does not restore the build tree).
 	CreateDir bool
@@ -72,7 +77,14 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 			continue
 		}
 		v := rewriteVar(a, rewrite)
-		if bv := before.Vars[name]; f != nil && bv != nil && !f.Equal(bv) {
+		if opts.Late != nil && opts.Late(name) && f != nil {
+			merged, ok := splice(before.Vars[name], a, f, rewrite)
+			if !ok {
+				m.Conflicts = append(m.Conflicts, name)
+				continue
+			}
+			v = merged
+		} else if bv := before.Vars[name]; f != nil && bv != nil && !f.Equal(bv) {
 			// Both sides changed it: keep the fresh value where the early
 			// phases only added text around the old one.
 			if merged, ok := splice(bv, a, f, rewrite); ok {
@@ -128,20 +140,47 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 	return m, nil
 }
 
-// splice merges a scalar both sides changed: when the early phases turned
-// before into after by adding text around it, the same text is added around
-// fresh.
+// splice merges a variable both sides changed: when the early phases
+// turned before into after by adding text around it (or elements after it),
+// the same is added around fresh. From a nil or empty before, array
+// elements and text that starts with a blank count as appended.
 func splice(before, after, fresh *Var, rewrite func(string) string) (*Var, bool) {
-	if before.Kind != Scalar || after.Kind != Scalar || fresh.Kind != Scalar || before.Value == "" {
-		return nil, false
+	if before == nil {
+		before = &Var{Kind: after.Kind}
 	}
-	head, tail, ok := strings.Cut(after.Value, before.Value)
-	if !ok {
+	if before.Kind != after.Kind || fresh.Kind != after.Kind {
 		return nil, false
 	}
 	v := *after
-	v.Value = rewrite(head) + fresh.Value + rewrite(tail)
-	return &v, true
+	switch after.Kind {
+	case Scalar:
+		head, tail, ok := strings.Cut(after.Value, before.Value)
+		// From an empty value, only a word list appended with a leading
+		// blank (flags+=" X") is taken as added to the fresh value.
+		if !ok || (before.Value == "" && !strings.HasPrefix(after.Value, " ")) {
+			return nil, false
+		}
+		v.Value = rewrite(head) + fresh.Value + rewrite(tail)
+		return &v, true
+	case Indexed:
+		if len(before.Elems) > len(after.Elems) {
+			return nil, false
+		}
+		for i, e := range before.Elems {
+			if after.Elems[i] != e {
+				return nil, false
+			}
+		}
+		v.Elems = nil
+		for _, e := range fresh.Elems {
+			v.Elems = append(v.Elems, Elem{Key: strconv.Itoa(len(v.Elems)), Value: e.Value})
+		}
+		for _, e := range after.Elems[len(before.Elems):] {
+			v.Elems = append(v.Elems, Elem{Key: strconv.Itoa(len(v.Elems)), Value: rewrite(e.Value)})
+		}
+		return &v, true
+	}
+	return nil, false
 }
 
 func rewriteVar(v *Var, rewrite func(string) string) *Var {

@@ -224,3 +224,41 @@ func elemValues(v *Var) []string {
 	}
 	return vals
 }
+
+func TestMergeLateAttribute(t *testing.T) {
+	before := dump(t, `keep=1`)
+	after := dump(t, `keep=1
+installFlags+=" EXTRA=1"
+checkFlagsArray+=(-j1)
+postInstall='set by an early phase'
+`)
+	fresh := dump(t, `keep=1
+installFlags="DESTDIR=x"
+checkFlagsArray=(a)
+postInstall='the attribute'
+`)
+	late := func(name string) bool {
+		return name == "installFlags" || name == "checkFlagsArray" || name == "postInstall"
+	}
+	m, err := Merge(before, after, fresh, MergeOptions{Late: late, Owned: func(name string) bool { return name == "STATE" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, `installFlags="DESTDIR=x"; checkFlagsArray=(a); postInstall='the attribute'
+restore() {
+`+m.Script+`
+}
+restore`)
+	if v := got.Vars["installFlags"].Value; v != "DESTDIR=x EXTRA=1" {
+		t.Errorf("installFlags = %q", v)
+	}
+	if v := strings.Join(elemValues(got.Vars["checkFlagsArray"]), " "); v != "a -j1" {
+		t.Errorf("checkFlagsArray = %q", v)
+	}
+	if v := got.Vars["postInstall"].Value; v != "the attribute" {
+		t.Errorf("postInstall = %q", v)
+	}
+	if strings.Join(m.Conflicts, ",") != "postInstall" {
+		t.Errorf("conflicts = %v", m.Conflicts)
+	}
+}

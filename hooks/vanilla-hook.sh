@@ -1,0 +1,260 @@
+# shellcheck shell=bash
+# nix-vanilla: resumable builds.
+#
+# A package built with `vanillaPackage = true` becomes three derivations,
+# each with this hook and a `vanillaStage` attribute:
+#
+#   vanilla    runs the phases up to buildPhase (without the package's own
+#              postBuild) and saves a checkpoint: the build tree, what the
+#              build wrote into the outputs, and the shell state;
+#   unwrapped  unpacks the source, restores the checkpoint over it, replays
+#              the shell state, then runs postBuild, checkPhase and the
+#              phases up to installPhase, and saves its outputs;
+#   final      restores those outputs and the shell state, then runs
+#              fixupPhase and the phases after it.
+#
+# The hook acts through setup.sh's runPhase and runHook. setup.sh defines
+# them after sourcing the setup hooks, so the hook wraps them from postHooks.
+# The helper (`vanilla`) does the file work: snapshot, save and restore.
+
+_vanillaHelper=@helper@
+
+# Entry point, from postHooks: checks the stage and wraps runPhase/runHook.
+vanillaSetupHook() {
+    case "${vanillaStage-}" in
+        vanilla | unwrapped | final) ;;
+        "")
+            echo "vanilla: vanillaHook is in the inputs but vanillaPackage is not set; building as usual"
+            return 0
+            ;;
+        *)
+            echo "vanilla: vanillaStage is '$vanillaStage'; expected vanilla, unwrapped or final" >&2
+            return 1
+            ;;
+    esac
+    _vanillaWork="$NIX_BUILD_TOP/.vanilla"
+    mkdir -p "$_vanillaWork"
+    if [[ "$vanillaStage" != final ]]; then
+        _vanillaHideCheckpointOutput
+    fi
+    _vanillaWrap runPhase
+    _vanillaWrap runHook
+    runPhase() { _vanillaRunPhase "$@"; }
+    runHook() { _vanillaRunHook "$@"; }
+}
+
+# _vanillaWrap NAME: keep the current definition of function NAME as
+# _vanillaOrig_NAME.
+_vanillaWrap() {
+    local _vanillaDef
+    _vanillaDef=$(declare -f "$1")
+    eval "_vanillaOrig_${_vanillaDef}"
+}
+
+# The checkpoint output of the first two stages is the hook's: the
+# package's own hooks and phases see the outputs the package declares, and
+# nothing else.
+_vanillaHideCheckpointOutput() {
+    _vanillaCheckpoint=${checkpoint:?vanilla: the stage has no checkpoint output}
+    if [[ -n "${__structuredAttrs-}" ]]; then
+        unset 'outputs[checkpoint]'
+    else
+        local _vanillaO _vanillaKept=()
+        for _vanillaO in $outputs; do
+            [[ "$_vanillaO" == checkpoint ]] || _vanillaKept+=("$_vanillaO")
+        done
+        outputs="${_vanillaKept[*]}"
+    fi
+    unset -v checkpoint
+}
+
+# _vanillaSplitPoints: find in $phases the last phase of the checkpoint
+# stage (buildPhase, or the last of configure/patch/unpack when there is no
+# buildPhase) and the last of the unwrapped stage (installPhase, or the
+# phase before fixupPhase).
+_vanillaSplitPoints() {
+    local _vanillaP _vanillaI=0 _vanillaFallback=-1 _vanillaFixup=-1
+    _vanillaEarlyEnd=-1
+    _vanillaInstallEnd=-1
+    for _vanillaP in ${phases[*]}; do
+        case "$_vanillaP" in
+            unpackPhase | patchPhase | configurePhase) _vanillaFallback=$_vanillaI ;;
+            buildPhase) ((_vanillaEarlyEnd < 0)) && _vanillaEarlyEnd=$_vanillaI ;;
+            installPhase) ((_vanillaInstallEnd < 0)) && _vanillaInstallEnd=$_vanillaI ;;
+            fixupPhase) ((_vanillaFixup < 0)) && _vanillaFixup=$_vanillaI ;;
+        esac
+        _vanillaI=$((_vanillaI + 1))
+    done
+    if ((_vanillaEarlyEnd < 0)); then
+        _vanillaEarlyEnd=$_vanillaFallback
+    fi
+    if ((_vanillaInstallEnd < 0)); then
+        if ((_vanillaFixup >= 0)); then
+            _vanillaInstallEnd=$((_vanillaFixup - 1))
+        else
+            _vanillaInstallEnd=$((_vanillaI - 1))
+        fi
+    fi
+    if ((_vanillaInstallEnd < _vanillaEarlyEnd)); then
+        _vanillaInstallEnd=$_vanillaEarlyEnd
+    fi
+    return 0
+}
+
+# _vanillaDumpState DIR: write the shell state (variables, functions,
+# options, working directory) the way the helper reads it.
+_vanillaDumpState() {
+    mkdir -p "$1"
+    declare -p >"$1/vars.sh"
+    declare -f >"$1/funcs.sh"
+    {
+        shopt -p
+        set +o
+    } >"$1/opts.sh"
+    pwd >"$1/cwd"
+}
+
+# _vanillaOutputArgs: fill _vanillaArgs with -output NAME=PATH for each
+# output the package declares.
+_vanillaOutputArgs() {
+    local _vanillaO
+    _vanillaArgs=()
+    for _vanillaO in $(getAllOutputNames); do
+        _vanillaArgs+=(-output "$_vanillaO=${!_vanillaO}")
+    done
+}
+
+# _vanillaMakeOutputs: create outputs the stage left absent, which Nix
+# requires. They are saved as absent, so the next stage does not see them.
+_vanillaMakeOutputs() {
+    local _vanillaO
+    for _vanillaO in $(getAllOutputNames); do
+        [[ -e "${!_vanillaO}" ]] || mkdir -p "${!_vanillaO}"
+    done
+}
+
+# Runs before the stage's first phase: restores the previous stage.
+_vanillaBegin() {
+    _vanillaSplitPoints
+    _vanillaDumpState "$_vanillaWork/fresh"
+    case "$vanillaStage" in
+        vanilla)
+            echo "vanilla: checkpoint stage: running the phases up to buildPhase"
+            ;;
+        unwrapped)
+            echo "vanilla: unwrapped stage: restoring the checkpoint, then running postBuild to installPhase"
+            _vanillaRestore -top "$NIX_BUILD_TOP"
+            if [[ -n "${vanillaRunPostBuild-}" ]]; then
+                unset -v vanillaRunPostBuild
+                _vanillaOrig_runHook postBuild
+            fi
+            ;;
+        final)
+            echo "vanilla: final stage: restoring the installed outputs, then running fixupPhase and after"
+            _vanillaRestore -top "$NIX_BUILD_TOP"
+            local _vanillaHook
+            for _vanillaHook in "${_vanillaLateInstallHooks[@]}"; do
+                echo "vanilla: running $_vanillaHook, an install hook of an input the earlier stages did not have"
+                _eval "$_vanillaHook"
+            done
+            ;;
+    esac
+}
+
+# _vanillaRestore FLAGS…: restore the checkpoint in $vanillaFrom. The
+# unwrapped stage first unpacks the source again: files the build did not
+# touch come from it, not from the checkpoint.
+_vanillaRestore() {
+    local _vanillaArgs _vanillaI=0 _vanillaP
+    if [[ "$vanillaStage" == unwrapped ]]; then
+        for _vanillaP in ${phases[*]}; do
+            if [[ "$_vanillaP" == unpackPhase ]] && ((_vanillaI <= _vanillaEarlyEnd)); then
+                _vanillaOrig_runPhase unpackPhase
+                break
+            fi
+            _vanillaI=$((_vanillaI + 1))
+        done
+    fi
+    _vanillaOutputArgs
+    "$_vanillaHelper" restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" \
+        -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" "${_vanillaArgs[@]}" "$@"
+    # shellcheck source=/dev/null
+    source "$_vanillaWork/restore.sh"
+}
+
+# Runs after the checkpoint stage's last phase.
+_vanillaSaveCheckpoint() {
+    local _vanillaArgs _vanillaSnapshot=()
+    _vanillaDumpState "$_vanillaWork/end"
+    _vanillaOutputArgs
+    if [[ -e "$_vanillaWork/snapshot" ]]; then
+        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
+    fi
+    "$_vanillaHelper" save -stage vanilla -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
+        "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -take-outputs "${_vanillaArgs[@]}"
+    _vanillaMakeOutputs
+}
+
+# Runs after the unwrapped stage's last phase.
+_vanillaSaveInstalled() {
+    local _vanillaArgs
+    _vanillaDumpState "$_vanillaWork/end"
+    _vanillaOutputArgs
+    "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
+        -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" "${_vanillaArgs[@]}"
+    _vanillaMakeOutputs
+}
+
+# runPhase, wrapped: each stage runs its own share of the phases.
+_vanillaRunPhase() {
+    local _vanillaPhase="$1" _vanillaAt
+    if [[ -z "${_vanillaIndex-}" ]]; then
+        _vanillaIndex=0
+        _vanillaBegin
+        if [[ "$vanillaStage" == vanilla ]] && ((_vanillaEarlyEnd < 0)); then
+            _vanillaSaveCheckpoint
+        elif [[ "$vanillaStage" == unwrapped ]] && ((_vanillaInstallEnd == _vanillaEarlyEnd)); then
+            _vanillaSaveInstalled
+        fi
+    fi
+    _vanillaAt=$_vanillaIndex
+    _vanillaIndex=$((_vanillaIndex + 1))
+    case "$vanillaStage" in
+        vanilla)
+            ((_vanillaAt <= _vanillaEarlyEnd)) || return 0
+            [[ "$_vanillaPhase" != buildPhase ]] || _vanillaInBuild=1
+            _vanillaOrig_runPhase "$@"
+            _vanillaInBuild=
+            if [[ "$_vanillaPhase" == unpackPhase ]]; then
+                "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
+            fi
+            if ((_vanillaAt == _vanillaEarlyEnd)); then
+                _vanillaSaveCheckpoint
+            fi
+            ;;
+        unwrapped)
+            ((_vanillaAt > _vanillaEarlyEnd && _vanillaAt <= _vanillaInstallEnd)) || return 0
+            _vanillaOrig_runPhase "$@"
+            if ((_vanillaAt == _vanillaInstallEnd)); then
+                _vanillaSaveInstalled
+            fi
+            ;;
+        final)
+            ((_vanillaAt > _vanillaInstallEnd)) || return 0
+            _vanillaOrig_runPhase "$@"
+            ;;
+    esac
+}
+
+# runHook, wrapped: the checkpoint stage defers `runHook postBuild` (the
+# package's postBuild and the postBuildHooks) to the unwrapped stage, which
+# runs it first; postBuild is a late attribute.
+_vanillaRunHook() {
+    if [[ "$1" == postBuild && -n "${_vanillaInBuild-}" ]]; then
+        vanillaRunPostBuild=1
+        return 0
+    fi
+    _vanillaOrig_runHook "$@"
+}
+
+postHooks+=(vanillaSetupHook)

@@ -1,0 +1,26 @@
+# nix-vanilla for a package set, without the overlay.
+#
+# Example:
+#   let vanilla = import ./nix { inherit pkgs; };
+#   in vanilla.resumable (pkgs.hello.overrideAttrs { vanillaPackage = true; })
+{ pkgs }:
+rec {
+  # The helper binary (cmd/vanilla).
+  helper = pkgs.callPackage ./helper.nix { };
+
+  # The setup hook; also what `nativeBuildInputs = [ vanillaHook ]` adds.
+  vanillaHook = pkgs.callPackage ./hook.nix { inherit helper; };
+
+  /**
+    Split a package made by any stdenv into a resumable build. The package
+    must set `vanillaPackage = true` (or it is returned as it is):
+
+    ```nix
+    resumable (pkg.overrideAttrs { vanillaPackage = true; })
+    ```
+  */
+  resumable = import ./resumable.nix {
+    inherit (pkgs) lib;
+    inherit vanillaHook;
+  };
+}

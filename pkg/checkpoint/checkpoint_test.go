@@ -1,0 +1,317 @@
+package checkpoint
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	oldHash = "0123456789abcdfghijklmnpqrsvwxyz"
+	newHash = "zyxwvsrqpnmlkjihgfdcba9876543210"
+)
+
+// tree describes files to create: path → content; a content starting with
+// "->" makes a symlink, a path ending in "/" a directory.
+type tree map[string]string
+
+func write(t *testing.T, dir string, files tree, mtime time.Time) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "->"); ok {
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// entry is what a test compares of one file.
+type entry struct {
+	mode    fs.FileMode
+	mtime   int64
+	content string
+}
+
+func list(t *testing.T, dir string) map[string]entry {
+	t.Helper()
+	got := map[string]entry{}
+	err := walk(dir, nil, func(rel string, fi fs.FileInfo) error {
+		e := entry{mode: fi.Mode()}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(filepath.Join(dir, rel))
+			if err != nil {
+				return err
+			}
+			e.content = "->" + target
+		case fi.Mode().IsRegular():
+			data, err := os.ReadFile(filepath.Join(dir, rel))
+			if err != nil {
+				return err
+			}
+			e.content, e.mtime = string(data), fi.ModTime().UnixNano()
+		default:
+			e.mtime = fi.ModTime().UnixNano()
+		}
+		got[rel] = e
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+var source = tree{
+	"src/main.c":     "int main(void) { return 0; }\n",
+	"src/configure":  "#!/bin/sh\n",
+	"src/untouched":  "same as the source\n",
+	"src/doomed.txt": "the build deletes this\n",
+	"src/sub/":       "",
+}
+
+// build simulates a build that generates, changes and deletes files.
+func build(t *testing.T, top, out string) {
+	t.Helper()
+	gen := time.Unix(1700000000, 123456789)
+	write(t, top, tree{
+		"src/main.o":           "object naming /nix/store/" + oldHash + "-pkg-1.0/share\x00\x01",
+		"src/Makefile":         "prefix = /nix/store/" + oldHash + "-pkg-1.0\nbuilddir = " + top + "\n",
+		"src/sub/gen.h":        "#define X 1\n",
+		"src/link-to-main":     "->main.c",
+		"src/abs-link":         "->/nix/store/" + oldHash + "-pkg-1.0/bin",
+		"src/build/deep/x.o":   "deep",
+		"src/build/empty-dir/": "",
+	}, gen)
+	if err := os.WriteFile(filepath.Join(top, "src/main.c"), []byte("patched\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(top, "src/doomed.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(top, "src/configure"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(top, "src/sub/gen.h"), filepath.Join(top, "src/sub/gen-link.h")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, out, tree{
+		"share/data":  "written during the build into /nix/store/" + oldHash + "-pkg-1.0\n",
+		"share/alias": "->data",
+	}, gen)
+	for _, d := range []string{"src/sub", "src/build", "src"} {
+		if err := os.Chtimes(filepath.Join(top, d), gen, gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSaveRestore(t *testing.T) {
+	base := t.TempDir()
+	unpacked := time.Unix(1, 0)
+	top, ckpt := filepath.Join(base, "build1"), filepath.Join(base, "ckpt")
+	out := filepath.Join(base, "store", oldHash+"-pkg-1.0")
+	write(t, top, source, unpacked)
+	snap, err := Take(top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build(t, top, out)
+	m, err := Save(SaveOptions{Dir: ckpt, Name: "pkg-1.0", Top: top, Tree: true, Snapshot: snap, Outputs: map[string]string{"out": out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Stats.Pristine != 1 {
+		t.Errorf("pristine files = %d, want 1 (src/untouched)", m.Stats.Pristine)
+	}
+	if strings.Join(m.Deleted, ",") != "src/doomed.txt" {
+		t.Errorf("deleted = %v", m.Deleted)
+	}
+
+	// Restore into a build directory of the same length, as a sandboxed
+	// build of another derivation would see it, with another output path.
+	top2 := filepath.Join(base, "build2")
+	out2 := filepath.Join(base, "store", newHash+"-pkg-1.0")
+	write(t, top2, source, unpacked)
+	res, err := Restore(context.Background(), RestoreOptions{Dir: ckpt, Top: top2, Tree: true, Outputs: map[string]string{"out": out2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rewritten != 3 {
+		t.Errorf("rewritten files = %d, want 3", res.Rewritten)
+	}
+
+	mapping := strings.NewReplacer(oldHash, newHash, top, top2)
+	want := list(t, top)
+	for k, e := range want {
+		e.content = mapping.Replace(e.content)
+		want[k] = e
+	}
+	compare(t, "tree", list(t, top2), want)
+	wantOut := list(t, out)
+	for k, e := range wantOut {
+		e.content = mapping.Replace(e.content)
+		wantOut[k] = e
+	}
+	compare(t, "output", list(t, out2), wantOut)
+
+	fi1, _ := os.Stat(filepath.Join(top2, "src/sub/gen.h"))
+	fi2, _ := os.Stat(filepath.Join(top2, "src/sub/gen-link.h"))
+	if !os.SameFile(fi1, fi2) {
+		t.Errorf("hard link not restored")
+	}
+}
+
+func compare(t *testing.T, what string, got, want map[string]entry) {
+	t.Helper()
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: %s missing", what, k)
+			continue
+		}
+		if g != w {
+			t.Errorf("%s: %s = %+v, want %+v", what, k, g, w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: unexpected %s", what, k)
+		}
+	}
+}
+
+func saved(t *testing.T) (base, ckpt string) {
+	t.Helper()
+	base = t.TempDir()
+	top, ckpt := filepath.Join(base, "build1"), filepath.Join(base, "ckpt")
+	write(t, top, source, time.Unix(1, 0))
+	snap, err := Take(top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build(t, top, filepath.Join(base, "store", oldHash+"-pkg-1.0"))
+	if _, err := Save(SaveOptions{Dir: ckpt, Name: "pkg-1.0", Top: top, Tree: true, Snapshot: snap,
+		Outputs: map[string]string{"out": filepath.Join(base, "store", oldHash+"-pkg-1.0")}}); err != nil {
+		t.Fatal(err)
+	}
+	return base, ckpt
+}
+
+func TestRestoreRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, base, ckpt, top string)
+		check   func(err error) bool
+	}{
+		{"truncated archive", func(t *testing.T, base, ckpt, top string) {
+			p := filepath.Join(ckpt, ArchiveFile)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, data[:len(data)/2], 0o644)
+		}, IsCorrupt},
+		{"altered archive", func(t *testing.T, base, ckpt, top string) {
+			p := filepath.Join(ckpt, ArchiveFile)
+			data, _ := os.ReadFile(p)
+			data[len(data)-3] ^= 0xff
+			os.WriteFile(p, data, 0o644)
+		}, IsCorrupt},
+		{"no manifest", func(t *testing.T, base, ckpt, top string) {
+			os.Remove(filepath.Join(ckpt, ManifestFile))
+		}, IsCorrupt},
+		{"source changed", func(t *testing.T, base, ckpt, top string) {
+			os.WriteFile(filepath.Join(top, "src/untouched"), []byte("other source\n"), 0o644)
+		}, func(err error) bool { var s *SourceChangedError; return errors.As(err, &s) }},
+		{"path outside the tree", func(t *testing.T, base, ckpt, top string) {
+			forge(t, ckpt, &tar.Header{Name: "tree/../escaped", Typeflag: tar.TypeReg, Mode: 0o644})
+		}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "not a clean relative path") }},
+		{"absolute path", func(t *testing.T, base, ckpt, top string) {
+			forge(t, ckpt, &tar.Header{Name: "/etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644})
+		}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "not a clean relative path") }},
+		{"through a symlink", func(t *testing.T, base, ckpt, top string) {
+			forge(t, ckpt,
+				&tar.Header{Name: "tree/escape", Typeflag: tar.TypeSymlink, Linkname: base, Mode: 0o777},
+				&tar.Header{Name: "tree/escape/pwned", Typeflag: tar.TypeReg, Mode: 0o644})
+		}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "escapes") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, ckpt := saved(t)
+			top := filepath.Join(base, "build2")
+			write(t, top, source, time.Unix(1, 0))
+			tt.prepare(t, base, ckpt, top)
+			_, err := Restore(context.Background(), RestoreOptions{Dir: ckpt, Top: top, Tree: true,
+				Outputs: map[string]string{"out": filepath.Join(base, "store", newHash+"-pkg-1.0")}})
+			if !tt.check(err) {
+				t.Fatalf("Restore: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(base, "pwned")); err == nil {
+				t.Fatalf("a file was written outside the build directory")
+			}
+		})
+	}
+}
+
+// forge replaces the checkpoint's archive by one made of headers (with
+// empty contents) and updates the manifest's digest to match.
+func forge(t *testing.T, ckpt string, hdrs ...*tar.Header) {
+	t.Helper()
+	a, err := createArchive(filepath.Join(ckpt, ArchiveFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hdrs {
+		if err := a.tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, _, err := a.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadManifest(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Archive = sum
+	if err := writeManifest(ckpt, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHashMapNeedsSameNames(t *testing.T) {
+	_, err := hashMap(map[string]string{"out": "/nix/store/" + oldHash + "-pkg-1.0"},
+		map[string]string{"out": "/nix/store/" + newHash + "-pkg-1.1"})
+	if err == nil || !strings.Contains(err.Error(), "names are the same") {
+		t.Fatalf("hashMap: %v", err)
+	}
+}
+
+var _ = bytes.NewReader
+var _ = zstd.NewReader

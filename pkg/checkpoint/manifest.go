@@ -1,0 +1,100 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/google/renameio/v2"
+)
+
+// Version is the checkpoint format this package writes and reads.
+const Version = 1
+
+// Names of the files in a checkpoint directory.
+const (
+	ManifestFile = "manifest.json"
+	PristineFile = "pristine.zst"
+	ArchiveFile  = "tree.tar.zst"
+)
+
+// Manifest describes a checkpoint.
+type Manifest struct {
+	Version int `json:"version"`
+	// Name is the name of the derivation that saved it.
+	Name string `json:"name"`
+	// BuildTop is the build directory of the build that saved it.
+	BuildTop string `json:"buildTop"`
+	// Tree says whether the checkpoint holds a build tree.
+	Tree bool `json:"tree"`
+	// Outputs maps output names to the store paths they had when saved.
+	Outputs map[string]string `json:"outputs"`
+	// Deleted lists paths (relative to BuildTop) that the unpacked source
+	// had and the build removed.
+	Deleted []string `json:"deleted,omitempty"`
+	// Archive is the SHA-256 of tree.tar.zst, hex-encoded.
+	Archive string `json:"archive"`
+	// Stats summarise what was saved.
+	Stats Stats `json:"stats"`
+}
+
+// Stats count what a checkpoint holds.
+type Stats struct {
+	// Files and Bytes count regular files and their sizes in the archive.
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+	// Pristine and PristineBytes count files left to the source.
+	Pristine      int   `json:"pristine"`
+	PristineBytes int64 `json:"pristineBytes"`
+	// Compressed is the size of tree.tar.zst.
+	Compressed int64 `json:"compressed"`
+}
+
+// CorruptError reports a checkpoint that cannot be read back: missing,
+// truncated or altered files.
+type CorruptError struct {
+	Dir string
+	Err error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("checkpoint %s is corrupt or incomplete: %v (rebuild the stage that made it)", e.Dir, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// IsCorrupt reports whether err says a checkpoint is corrupt or incomplete.
+func IsCorrupt(err error) bool {
+	var c *CorruptError
+	return errors.As(err, &c)
+}
+
+// ReadManifest reads the manifest of the checkpoint in dir.
+func ReadManifest(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("no %s", ManifestFile)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", ManifestFile, err)}
+	}
+	if m.Version != Version {
+		return nil, fmt.Errorf("checkpoint %s has format version %d; this nix-vanilla reads version %d", dir, m.Version, Version)
+	}
+	return &m, nil
+}
+
+func writeManifest(dir string, m *Manifest) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return renameio.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'), 0o644)
+}

@@ -1,0 +1,533 @@
+package checkpoint
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/elfid"
+	"github.com/nix-vanilla/nix-vanilla/pkg/ninjalog"
+	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
+)
+
+// RestoreOptions say where Restore puts a checkpoint back.
+type RestoreOptions struct {
+	// Dir is the checkpoint directory.
+	Dir string
+	// Top is the restoring build's build directory ($NIX_BUILD_TOP).
+	Top string
+	// Tree says whether to restore the build tree into Top, which then
+	// holds the freshly unpacked source.
+	Tree bool
+	// Outputs maps output names to the restoring build's output paths.
+	// Every output the checkpoint recorded needs one with a name of the
+	// same length (normally the same derivation name).
+	Outputs map[string]string
+}
+
+// Result reports what Restore did.
+type Result struct {
+	Manifest *Manifest
+	// Files and Bytes count the regular files written.
+	Files int
+	Bytes int64
+	// Rewritten counts files in which store hashes were replaced.
+	Rewritten int
+	// BuildIDs counts ELF files whose GNU build-id was recomputed.
+	BuildIDs int
+	// NinjaLogs counts .ninja_log entries given the hash of their
+	// rewritten command line.
+	NinjaLogs int
+	// Warnings are things worth one line in the build log each.
+	Warnings []string
+	// Rewrite maps the checkpoint's text to the restoring build's: store
+	// hashes of the outputs and the build directory. Shell state needs it.
+	Rewrite func(string) string
+}
+
+// SourceChangedError reports that the unpacked source is not the one the
+// checkpoint was made from.
+type SourceChangedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *SourceChangedError) Error() string {
+	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", e.Path, e.Reason)
+}
+
+// LeftoverError reports store hashes that could not be rewritten because
+// they sit inside compressed data.
+type LeftoverError struct {
+	Path   string
+	Hashes []string
+}
+
+func (e *LeftoverError) Error() string {
+	return fmt.Sprintf("%s holds the store hash %s inside compressed data, which cannot be rewritten; have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package", e.Path, strings.Join(e.Hashes, ", "))
+}
+
+// Restore puts the checkpoint back: checks the unpacked source in Top
+// against it, removes what the build deleted, extracts generated files and
+// outputs while rewriting store hashes, recomputes build-ids and ninja log
+// hashes, and restores modes and modification times.
+func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
+	m, err := ReadManifest(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	hashes, err := hashMap(m.Outputs, opts.Outputs)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", opts.Dir, err)
+	}
+	rw, err := storepath.NewRewriter(hashes)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", opts.Dir, err)
+	}
+	var pairs []string
+	for o, n := range hashes {
+		pairs = append(pairs, o, n)
+	}
+	moved := opts.Top != "" && m.BuildTop != "" && m.BuildTop != opts.Top
+	if moved {
+		pairs = append(pairs, m.BuildTop, opts.Top)
+	}
+	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
+
+	x := &extractor{rw: rw, roots: map[string]*os.Root{}, opts: opts, res: res}
+	defer x.closeRoots()
+	tree := opts.Tree && m.Tree
+	if opts.Tree && !m.Tree {
+		return nil, fmt.Errorf("restore %s: the checkpoint holds no build tree", opts.Dir)
+	}
+	if tree {
+		if err := checkPristine(opts.Dir, opts.Top); err != nil {
+			return nil, err
+		}
+		top, err := x.root(opts.Top)
+		if err != nil {
+			return nil, err
+		}
+		for _, rel := range m.Deleted {
+			if err := top.RemoveAll(rel); err != nil {
+				return nil, fmt.Errorf("restore: remove %s: %w", rel, err)
+			}
+		}
+	}
+	if err := x.extract(ctx); err != nil {
+		return nil, err
+	}
+	if err := x.fixup(ctx); err != nil {
+		return nil, err
+	}
+	if moved && tree {
+		if err := x.relocate(m.BuildTop, opts.Top); err != nil {
+			return nil, err
+		}
+	}
+	if err := x.times(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// hashMap pairs the saved outputs' store hashes with the new ones.
+func hashMap(saved, now map[string]string) (map[string]string, error) {
+	m := map[string]string{}
+	for name, old := range saved {
+		cur, ok := now[name]
+		if !ok {
+			return nil, fmt.Errorf("the checkpoint has output %q, which this build does not have", name)
+		}
+		ob, nb := filepath.Base(old), filepath.Base(cur)
+		if len(ob) != len(nb) || len(ob) < 33 || ob[32:] != nb[32:] {
+			return nil, fmt.Errorf("output %s was %s and is now %s: store paths can only be rewritten when their names are the same", name, old, cur)
+		}
+		if ob[:32] != nb[:32] {
+			m[ob[:32]] = nb[:32]
+		}
+	}
+	return m, nil
+}
+
+func checkPristine(dir, top string) error {
+	f, err := os.Open(filepath.Join(dir, PristineFile))
+	if err != nil {
+		return &CorruptError{Dir: dir, Err: err}
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f)
+	if err != nil {
+		return &CorruptError{Dir: dir, Err: err}
+	}
+	defer zr.Close()
+	dec := json.NewDecoder(zr)
+	for {
+		var e pristineEntry
+		if err := dec.Decode(&e); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", PristineFile, err)}
+		}
+		fi, err := os.Lstat(filepath.Join(top, e.Path))
+		switch {
+		case err != nil:
+			return &SourceChangedError{Path: e.Path, Reason: "missing after unpacking"}
+		case !fi.Mode().IsRegular():
+			return &SourceChangedError{Path: e.Path, Reason: "not a regular file after unpacking"}
+		case fi.Size() != e.Size:
+			return &SourceChangedError{Path: e.Path, Reason: fmt.Sprintf("size %d, was %d", fi.Size(), e.Size)}
+		case fi.ModTime().UnixNano() != e.Mtime:
+			return &SourceChangedError{Path: e.Path, Reason: "modification time differs"}
+		case fi.Mode() != e.Mode:
+			// The build may have made a source file executable without
+			// changing it otherwise: the archive does not hold it then.
+			return &SourceChangedError{Path: e.Path, Reason: fmt.Sprintf("mode %v, was %v", fi.Mode(), e.Mode)}
+		}
+	}
+}
+
+type extractor struct {
+	mu    sync.Mutex // guards res.Warnings
+	opts  RestoreOptions
+	res   *Result
+	rw    *storepath.Rewriter
+	roots map[string]*os.Root
+	// written lists regular files: path, whether hashes were rewritten.
+	written []writtenFile
+	dirs    []timedEntry
+	files   []timedEntry
+}
+
+type writtenFile struct {
+	path      string
+	rewritten bool
+	magic     [4]byte
+}
+
+type timedEntry struct {
+	root  *os.Root
+	rel   string
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+func (x *extractor) warn(msg string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.res.Warnings = append(x.res.Warnings, msg)
+}
+
+func (x *extractor) root(dir string) (*os.Root, error) {
+	if r, ok := x.roots[dir]; ok {
+		return r, nil
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	x.roots[dir] = r
+	return r, nil
+}
+
+func (x *extractor) closeRoots() {
+	for _, r := range x.roots {
+		r.Close()
+	}
+}
+
+// target maps an archive name to the root it goes into and the path
+// relative to that root; ok is false for entries this restore skips.
+func (x *extractor) target(name string) (r *os.Root, rel string, ok bool, err error) {
+	name = strings.TrimSuffix(name, "/")
+	if name != path.Clean(name) || path.IsAbs(name) || strings.HasPrefix(name, "../") || strings.Contains(name, "/../") {
+		return nil, "", false, fmt.Errorf("archive entry %q is not a clean relative path", name)
+	}
+	first, rest, _ := strings.Cut(name, "/")
+	switch first {
+	case "tree":
+		if !x.opts.Tree || rest == "" {
+			return nil, "", false, nil
+		}
+		r, err := x.root(x.opts.Top)
+		return r, rest, true, err
+	case "outputs":
+		out, inner, _ := strings.Cut(rest, "/")
+		p, found := x.opts.Outputs[out]
+		if !found {
+			return nil, "", false, fmt.Errorf("archive entry %q names output %q, which this build does not have", name, out)
+		}
+		r, err := x.root(filepath.Dir(p))
+		return r, path.Join(filepath.Base(p), inner), true, err
+	}
+	return nil, "", false, fmt.Errorf("archive entry %q is neither tree/ nor outputs/", name)
+}
+
+func (x *extractor) extract(ctx context.Context) error {
+	name := filepath.Join(x.opts.Dir, ArchiveFile)
+	f, err := os.Open(name)
+	if err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	defer f.Close()
+	sum := sha256.New()
+	zr, err := zstd.NewReader(bufio.NewReaderSize(io.TeeReader(f, sum), 1<<20))
+	if err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
+		}
+		if err := x.entry(hdr, tr); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zstd.ErrMagicMismatch) {
+				return &CorruptError{Dir: x.opts.Dir, Err: err}
+			}
+			return err
+		}
+	}
+	// Read to the end so that the digest covers the whole file.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != x.res.Manifest.Archive {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s has digest %s, the manifest says %s", ArchiveFile, got, x.res.Manifest.Archive)}
+	}
+	return nil
+}
+
+func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
+	r, rel, ok, err := x.target(hdr.Name)
+	if err != nil || !ok {
+		return err
+	}
+	mode := hdr.FileInfo().Mode()
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		fi, err := r.Lstat(rel)
+		if err == nil && !fi.IsDir() {
+			if err := r.RemoveAll(rel); err != nil {
+				return fmt.Errorf("restore %s: %w", rel, err)
+			}
+		}
+		if err != nil || !fi.IsDir() {
+			if err := r.Mkdir(rel, 0o700); err != nil {
+				return fmt.Errorf("restore %s: %w", rel, err)
+			}
+		}
+		x.dirs = append(x.dirs, timedEntry{r, rel, mode, hdr.ModTime})
+	case tar.TypeSymlink:
+		if err := r.RemoveAll(rel); err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+		target, _ := x.rw.String(hdr.Linkname)
+		if err := r.Symlink(target, rel); err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+	case tar.TypeLink:
+		lr, lrel, ok, err := x.target(hdr.Linkname)
+		if err != nil || !ok {
+			return fmt.Errorf("restore %s: hard link to %q: %v", rel, hdr.Linkname, err)
+		}
+		if err := r.RemoveAll(rel); err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+		if lr == r {
+			if err := r.Link(lrel, rel); err != nil {
+				return fmt.Errorf("restore %s: %w", rel, err)
+			}
+			return nil
+		}
+		return x.copyFile(lr, lrel, r, rel)
+	case tar.TypeReg:
+		if err := r.RemoveAll(rel); err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+		f, err := r.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+		w := x.rw.Writer(f)
+		var sniff magicWriter
+		n, err := io.Copy(io.MultiWriter(w, &sniff), tr)
+		if err == nil {
+			err = w.Close()
+		}
+		if err == nil {
+			err = f.Chmod(mode)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
+		x.res.Files++
+		x.res.Bytes += n
+		if w.Count() > 0 {
+			x.res.Rewritten++
+		}
+		x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), w.Count() > 0, sniff.magic})
+		x.files = append(x.files, timedEntry{r, rel, mode, hdr.ModTime})
+	default:
+		return fmt.Errorf("restore %s: unsupported archive entry type %q", rel, hdr.Typeflag)
+	}
+	return nil
+}
+
+func (x *extractor) copyFile(fromRoot *os.Root, from string, toRoot *os.Root, to string) error {
+	src, err := fromRoot.Open(from)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", to, err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	dst, err := toRoot.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", to, err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("restore %s: %w", to, err)
+	}
+	x.files = append(x.files, timedEntry{toRoot, to, fi.Mode(), fi.ModTime()})
+	return dst.Close()
+}
+
+// magicWriter keeps the first four bytes written to it.
+type magicWriter struct {
+	magic [4]byte
+	n     int
+}
+
+func (m *magicWriter) Write(p []byte) (int, error) {
+	if m.n < len(m.magic) {
+		m.n += copy(m.magic[m.n:], p)
+	}
+	return len(p), nil
+}
+
+// fixup recomputes build-ids of rewritten ELF files, looks for hashes left
+// inside compressed files, and rehashes ninja logs, in parallel.
+func (x *extractor) fixup(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	ids := make([]bool, len(x.written))
+	for i, w := range x.written {
+		switch {
+		case w.rewritten && string(w.magic[:]) == "\x7fELF":
+			g.Go(func() error {
+				changed, err := elfid.File(w.path)
+				var unsupported *elfid.UnsupportedError
+				if errors.As(err, &unsupported) {
+					x.warn(err.Error())
+					return nil
+				}
+				ids[i] = changed
+				return err
+			})
+		case compressed(w.magic) && x.rw.Len() > 0:
+			g.Go(func() error {
+				left, err := x.rw.Leftovers(w.path)
+				if len(left) > 0 {
+					var where []string
+					for _, l := range left {
+						where = append(where, l.String())
+					}
+					return &LeftoverError{Path: w.path, Hashes: where}
+				}
+				if err != nil {
+					return fmt.Errorf("restore: checking %s for store hashes inside compressed data: %w", w.path, err)
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, changed := range ids {
+		if changed {
+			x.res.BuildIDs++
+		}
+	}
+	if !x.opts.Tree || x.res.Rewritten == 0 {
+		return nil
+	}
+	for _, w := range x.written {
+		if filepath.Base(w.path) != ".ninja_log" {
+			continue
+		}
+		st, err := ninjalog.Fix(ctx, filepath.Dir(w.path))
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		x.res.NinjaLogs += st.Changed
+		if len(st.Untouched) > 0 {
+			x.warn(fmt.Sprintf("%s: %d entries have no known command and keep their old hash (ninja may rebuild them)", w.path, len(st.Untouched)))
+		}
+	}
+	return nil
+}
+
+func compressed(magic [4]byte) bool {
+	switch {
+	case magic[0] == 0x1f && magic[1] == 0x8b, // gzip
+		string(magic[:3]) == "BZh",             // bzip2
+		string(magic[:]) == "\xfd7zX",          // xz
+		string(magic[:]) == "\x28\xb5\x2f\xfd", // zstd
+		string(magic[:]) == "PK\x03\x04":       // zip, jar
+		return true
+	}
+	return false
+}
+
+// times restores modes and modification times: files first, then
+// directories from the deepest up, since creating entries changes a
+// directory's time.
+func (x *extractor) times() error {
+	for _, e := range x.files {
+		if err := e.root.Chtimes(e.rel, e.mtime, e.mtime); err != nil {
+			return fmt.Errorf("restore %s: %w", e.rel, err)
+		}
+	}
+	for i := len(x.dirs) - 1; i >= 0; i-- {
+		e := x.dirs[i]
+		if err := e.root.Chmod(e.rel, e.mode.Perm()|e.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+			return fmt.Errorf("restore %s: %w", e.rel, err)
+		}
+		if err := e.root.Chtimes(e.rel, e.mtime, e.mtime); err != nil {
+			return fmt.Errorf("restore %s: %w", e.rel, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,18 @@
+package stage
+
+import "testing"
+
+func TestFormat(t *testing.T) {
+	sizes := map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 41_000_000: "41 MB", 1_500_000_000: "1.5 GB"}
+	for n, want := range sizes {
+		if got := size(n); got != want {
+			t.Errorf("size(%d) = %q, want %q", n, got, want)
+		}
+	}
+	counts := map[int]string{0: "0", 999: "999", 3120: "3,120", 1234567: "1,234,567"}
+	for n, want := range counts {
+		if got := count(n); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
