@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154
+# (setup.sh and the derivation set $phases, $name, $outputs and friends.)
 # nix-vanilla: resumable builds.
 #
 # A package built with `vanillaPackage = true` becomes three derivations,
@@ -70,15 +71,23 @@ _vanillaHideCheckpointOutput() {
 
 # _vanillaSplitPoints: find in $phases the last phase of the checkpoint
 # stage (buildPhase, or the last of configure/patch/unpack when there is no
-# buildPhase) and the last of the unwrapped stage (installPhase, or the
-# phase before fixupPhase).
+# buildPhase), the last of the unwrapped stage (installPhase, or the phase
+# before fixupPhase), and unpackPhase.
 _vanillaSplitPoints() {
     local _vanillaP _vanillaI=0 _vanillaFallback=-1 _vanillaFixup=-1
     _vanillaEarlyEnd=-1
     _vanillaInstallEnd=-1
+    _vanillaUnpackAt=-1
+    # Phase names hold no blanks; ${phases[*]} reads both a string and an
+    # array (structured attributes), as genericBuild does.
+    # shellcheck disable=SC2048
     for _vanillaP in ${phases[*]}; do
         case "$_vanillaP" in
-            unpackPhase | patchPhase | configurePhase) _vanillaFallback=$_vanillaI ;;
+            unpackPhase)
+                ((_vanillaUnpackAt >= 0)) || _vanillaUnpackAt=$_vanillaI
+                _vanillaFallback=$_vanillaI
+                ;;
+            patchPhase | configurePhase) _vanillaFallback=$_vanillaI ;;
             buildPhase) ((_vanillaEarlyEnd < 0)) && _vanillaEarlyEnd=$_vanillaI ;;
             installPhase) ((_vanillaInstallEnd < 0)) && _vanillaInstallEnd=$_vanillaI ;;
             fixupPhase) ((_vanillaFixup < 0)) && _vanillaFixup=$_vanillaI ;;
@@ -153,6 +162,7 @@ _vanillaBegin() {
             echo "vanilla: final stage: restoring the installed outputs, then running fixupPhase and after"
             _vanillaRestore -top "$NIX_BUILD_TOP"
             local _vanillaHook
+            # restore.sh sets _vanillaLateInstallHooks.
             for _vanillaHook in "${_vanillaLateInstallHooks[@]}"; do
                 echo "vanilla: running $_vanillaHook, an install hook of an input the earlier stages did not have"
                 _eval "$_vanillaHook"
@@ -165,15 +175,9 @@ _vanillaBegin() {
 # unwrapped stage first unpacks the source again: files the build did not
 # touch come from it, not from the checkpoint.
 _vanillaRestore() {
-    local _vanillaArgs _vanillaI=0 _vanillaP
-    if [[ "$vanillaStage" == unwrapped ]]; then
-        for _vanillaP in ${phases[*]}; do
-            if [[ "$_vanillaP" == unpackPhase ]] && ((_vanillaI <= _vanillaEarlyEnd)); then
-                _vanillaOrig_runPhase unpackPhase
-                break
-            fi
-            _vanillaI=$((_vanillaI + 1))
-        done
+    local _vanillaArgs
+    if [[ "$vanillaStage" == unwrapped ]] && ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
+        _vanillaOrig_runPhase unpackPhase
     fi
     _vanillaOutputArgs
     "$_vanillaHelper" restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" \

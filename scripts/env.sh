@@ -43,8 +43,15 @@ MSG
     fi
 }
 
+# The test bed builds the helper from Go modules in this cache, bound into
+# the sandbox (nix/test-bed.conf): builds have no network.
+_ensureGoModules() {
+    (cd "$repo" && GOMODCACHE=/var/cache/nix-vanilla/gomod GOFLAGS=-mod=mod go mod download)
+}
+
 _ensureDebianPackages || return 1
 _ensureNixpkgs || return 1
 export PATH="$PATH:/usr/local/go/bin"
+_ensureGoModules || return 1
 NIX_CONFIG=$(cat "$repo/nix/test-bed.conf")
 export NIX_CONFIG

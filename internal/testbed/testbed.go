@@ -43,7 +43,26 @@ func New(root string) (*Bed, error) {
 	if _, err := b.run(context.Background(), "nix-instantiate", "--eval", "-E", "<nixpkgs>"); err != nil {
 		return nil, fmt.Errorf("test bed: <nixpkgs> does not resolve: provide a mid-2024 nixpkgs checkout on NIX_PATH (NIX_PATH=nixpkgs=/path/to/nixpkgs) or as root's channel (see README): %w", err)
 	}
+	if err := b.downloadModules(); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// ModuleCache is where the test bed's buildGoModule (nix/host/go.nix) reads
+// Go modules from; nix/test-bed.conf binds it into the sandbox.
+const ModuleCache = "/var/cache/nix-vanilla/gomod"
+
+// downloadModules fills ModuleCache with the modules go.sum names, so that
+// the helper can be built in the sandbox without a network.
+func (b *Bed) downloadModules() error {
+	cmd := exec.Command("go", "mod", "download")
+	cmd.Dir = b.Root
+	cmd.Env = append(os.Environ(), "GOMODCACHE="+ModuleCache, "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("test bed: go mod download into %s: %w\n%s", ModuleCache, err, out)
+	}
+	return nil
 }
 
 // Path returns the absolute path of a file of the checkout.

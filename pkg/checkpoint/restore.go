@@ -111,7 +111,15 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	}
 	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
 
-	x := &extractor{rw: rw, roots: map[string]*os.Root{}, opts: opts, res: res}
+	back := map[string]string{}
+	for o, n := range hashes {
+		back[n] = o
+	}
+	reverse, err := storepath.NewRewriter(back)
+	if err != nil {
+		return nil, err
+	}
+	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, opts: opts, res: res}
 	defer x.closeRoots()
 	tree := opts.Tree && m.Tree
 	if opts.Tree && !m.Tree {
@@ -205,11 +213,13 @@ func checkPristine(dir, top string) error {
 }
 
 type extractor struct {
-	mu    sync.Mutex // guards res.Warnings
-	opts  RestoreOptions
-	res   *Result
-	rw    *storepath.Rewriter
-	roots map[string]*os.Root
+	mu   sync.Mutex // guards res.Warnings
+	opts RestoreOptions
+	res  *Result
+	rw   *storepath.Rewriter
+	// reverse maps the new hashes back, to look at files as they were.
+	reverse *storepath.Rewriter
+	roots   map[string]*os.Root
 	// written lists regular files: path, whether hashes were rewritten.
 	written []writtenFile
 	dirs    []timedEntry
@@ -446,12 +456,7 @@ func (x *extractor) fixup(ctx context.Context) error {
 		switch {
 		case w.rewritten && string(w.magic[:]) == "\x7fELF":
 			g.Go(func() error {
-				changed, err := elfid.File(w.path)
-				var unsupported *elfid.UnsupportedError
-				if errors.As(err, &unsupported) {
-					x.warn(err.Error())
-					return nil
-				}
+				changed, err := x.buildID(w.path)
 				ids[i] = changed
 				return err
 			})
@@ -497,6 +502,36 @@ func (x *extractor) fixup(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// buildID recomputes the GNU build-id of an ELF file whose store hashes
+// were rewritten, if the id was the one ld computed before the rewrite: a
+// binary stripped or patched during the build keeps its id, with a warning.
+func (x *extractor) buildID(path string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("restore: %w", err)
+	}
+	x.reverse.Bytes(data)
+	stale, err := elfid.Recompute(data)
+	var unsupported *elfid.UnsupportedError
+	switch {
+	case errors.Is(err, elfid.ErrNoBuildID) || errors.Is(err, elfid.ErrNotELF):
+		return false, nil
+	case errors.As(err, &unsupported):
+		x.warn(fmt.Sprintf("%s: %s; its build-id names the old store paths", path, unsupported.Reason))
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("restore: build-id of %s: %w", path, err)
+	case stale:
+		x.warn(fmt.Sprintf("%s: its build-id was not the one ld computed (stripped or patched during the build); left as it was", path))
+		return false, nil
+	}
+	changed, err := elfid.File(path)
+	if err != nil {
+		return false, fmt.Errorf("restore: %w", err)
+	}
+	return changed, nil
 }
 
 func compressed(magic [4]byte) bool {

@@ -1,0 +1,195 @@
+package testbed
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/elfid"
+)
+
+// Comparison is the result of comparing two builds' outputs.
+type Comparison struct {
+	// Differences describe each path that differs, one line each.
+	Differences []string
+	// BuildIDOnly counts ELF files that are equal but for their GNU
+	// build-id note.
+	BuildIDOnly int
+	// Files counts the regular files compared.
+	Files int
+}
+
+// CompareOutputs compares every output of a with the output of the same
+// name of b: paths, file types, modes, symlink targets and contents, after
+// replacing a's output store paths by b's.
+func CompareOutputs(a, b Outputs) (*Comparison, error) {
+	var pairs []string
+	for name, pa := range a {
+		pb, ok := b[name]
+		if !ok {
+			return nil, fmt.Errorf("output %s missing from %v", name, b)
+		}
+		pairs = append(pairs, pa, pb)
+	}
+	if len(a) != len(b) {
+		return nil, fmt.Errorf("outputs differ: %v and %v", a, b)
+	}
+	mapping := strings.NewReplacer(pairs...)
+	c := &Comparison{}
+	for name, pa := range a {
+		if err := c.compareTree(mapping, pa, b[name]); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(c.Differences)
+	return c, nil
+}
+
+type node struct {
+	mode   fs.FileMode
+	target string
+}
+
+func list(root string) (map[string]node, error) {
+	nodes := map[string]node{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		n := node{mode: fi.Mode()}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if n.target, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		nodes[rel] = n
+		return nil
+	})
+	return nodes, err
+}
+
+func (c *Comparison) compareTree(mapping *strings.Replacer, a, b string) error {
+	na, err := list(a)
+	if err != nil {
+		return err
+	}
+	nb, err := list(b)
+	if err != nil {
+		return err
+	}
+	for rel, x := range na {
+		y, ok := nb[rel]
+		switch {
+		case !ok:
+			c.Differences = append(c.Differences, fmt.Sprintf("%s: only in %s", rel, a))
+			continue
+		case x.mode != y.mode:
+			c.Differences = append(c.Differences, fmt.Sprintf("%s: mode %v, %v", rel, x.mode, y.mode))
+			continue
+		case mapping.Replace(x.target) != y.target:
+			c.Differences = append(c.Differences, fmt.Sprintf("%s: symlink to %q, %q", rel, x.target, y.target))
+			continue
+		case !x.mode.IsRegular():
+			continue
+		}
+		c.Files++
+		da, err := os.ReadFile(filepath.Join(a, rel))
+		if err != nil {
+			return err
+		}
+		db, err := os.ReadFile(filepath.Join(b, rel))
+		if err != nil {
+			return err
+		}
+		da = []byte(mapping.Replace(string(da)))
+		if bytes.Equal(da, db) {
+			continue
+		}
+		if bytes.Equal(withoutBuildID(da), withoutBuildID(db)) {
+			c.BuildIDOnly++
+			continue
+		}
+		c.Differences = append(c.Differences, fmt.Sprintf("%s: contents differ (%d and %d bytes)", rel, len(da), len(db)))
+	}
+	for rel := range nb {
+		if _, ok := na[rel]; !ok {
+			c.Differences = append(c.Differences, fmt.Sprintf("%s: only in %s", rel, b))
+		}
+	}
+	return nil
+}
+
+// withoutBuildID returns a copy of an ELF file's bytes with the GNU
+// build-id descriptor zeroed, or data itself if it has none.
+func withoutBuildID(data []byte) []byte {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return data
+	}
+	s := f.Section(".note.gnu.build-id")
+	if s == nil || s.Type == elf.SHT_NOBITS || s.Offset+s.Size > uint64(len(data)) {
+		return data
+	}
+	out := bytes.Clone(data)
+	// The note header is namesz, descsz, type (4 bytes each), then "GNU\0".
+	const header = 16
+	if s.Size > header {
+		clear(out[s.Offset+header : s.Offset+s.Size])
+	}
+	return out
+}
+
+// compareRecomputed is CompareOutputs where a's ELF files, once mapped,
+// get their build-ids recomputed before the comparison.
+func compareRecomputed(a, b Outputs) (*Comparison, error) {
+	var pairs []string
+	for name, pa := range a {
+		pairs = append(pairs, pa, b[name])
+	}
+	mapping := strings.NewReplacer(pairs...)
+	c := &Comparison{}
+	for name, pa := range a {
+		na, err := list(pa)
+		if err != nil {
+			return nil, err
+		}
+		for rel, n := range na {
+			if !n.mode.IsRegular() {
+				continue
+			}
+			da, err := os.ReadFile(filepath.Join(pa, rel))
+			if err != nil {
+				return nil, err
+			}
+			db, err := os.ReadFile(filepath.Join(b[name], rel))
+			if err != nil {
+				return nil, err
+			}
+			da = []byte(mapping.Replace(string(da)))
+			if elfid.Is(da) {
+				if _, err := elfid.Recompute(da); err != nil {
+					return nil, fmt.Errorf("%s: %w", rel, err)
+				}
+			}
+			c.Files++
+			if !bytes.Equal(da, db) {
+				if bytes.Equal(withoutBuildID(da), withoutBuildID(db)) {
+					c.BuildIDOnly++
+				} else {
+					c.Differences = append(c.Differences, rel+": contents differ")
+				}
+			}
+		}
+	}
+	return c, nil
+}

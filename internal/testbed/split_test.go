@@ -1,0 +1,313 @@
+package testbed
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fixtureArgs are nix-build arguments for a fixture, plain or split.
+func fixtureArgs(name string, split bool) []string {
+	return []string{bed.Path("testdata/fixtures"), "--arg", "split", fmt.Sprint(split), "-A", name}
+}
+
+// TestSplitEquivalence builds every fixture plain and split, and compares
+// their outputs byte for byte after mapping store paths. Only the GNU
+// build-id note may differ (it hashes the output path; see
+// TestBuildIDsRecomputed), and the test reports how many files differ there.
+func TestSplitEquivalence(t *testing.T) {
+	names, err := bed.Fixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			plain, err := bed.Build(ctx, t.TempDir(), fixtureArgs(name, false)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split, err := bed.Build(ctx, t.TempDir(), fixtureArgs(name, true)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := bed.Check(ctx, name, split); err != nil {
+				t.Fatal(err)
+			}
+			c, err := CompareOutputs(plain, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range c.Differences {
+				t.Errorf("split and plain builds differ: %s", d)
+			}
+			t.Logf("%d files equal, %d of them but for the build-id note", c.Files, c.BuildIDOnly)
+		})
+	}
+}
+
+// TestBuildIDsRecomputed checks the build-ids themselves on unstripped
+// binaries: the split build's must be the one ld would have written for
+// its output path, which is what the plain build's id becomes once its
+// paths are mapped and the id is recomputed.
+func TestBuildIDsRecomputed(t *testing.T) {
+	ctx := context.Background()
+	unstripped := func(split bool) string {
+		return fmt.Sprintf(`(import %q { split = %v; }).make-baked.overrideAttrs { dontStrip = true; }`,
+			bed.Path("testdata/fixtures"), split)
+	}
+	plain, err := bed.Build(ctx, t.TempDir(), "-E", unstripped(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := bed.Build(ctx, t.TempDir(), "-E", unstripped(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compareRecomputed(plain, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Files == 0 || c.BuildIDOnly != 0 || len(c.Differences) != 0 {
+		t.Errorf("after recomputing the plain build's ids: %+v", c)
+	}
+}
+
+// stageDrvs returns the derivation paths of the three stages of a split
+// package given as a Nix expression.
+func stageDrvs(t *testing.T, expr string) map[string]string {
+	t.Helper()
+	out, err := bed.Eval(context.Background(), fmt.Sprintf(
+		`let p = %s; in { vanilla = p.vanilla.drvPath; unwrapped = p.unwrapped.drvPath; final = p.drvPath; }`, expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drvs map[string]string
+	if err := json.Unmarshal([]byte(out), &drvs); err != nil {
+		t.Fatal(err)
+	}
+	return drvs
+}
+
+// splitExpr is a split fixture with an override applied; pkgs is in scope.
+func splitExpr(fixture, override string) string {
+	return fmt.Sprintf(`(let
+  pkgs = import %q { overlays = [ (import %q) ]; };
+  p = (import %q { split = true; inherit pkgs; }).%s;
+in p.overrideAttrs (%s))`,
+		bed.Path("nix/host-pkgs.nix"), bed.Path("nix/overlay.nix"), bed.Path("testdata/fixtures"), fixture, override)
+}
+
+// TestStagesRebuilt checks, by derivation paths, which stages a change to
+// a split package rebuilds.
+func TestStagesRebuilt(t *testing.T) {
+	final := []string{"final"}
+	install := []string{"final", "unwrapped"}
+	all := []string{"final", "unwrapped", "vanilla"}
+	tests := []struct {
+		change, override string
+		rebuilt          []string
+	}{
+		{"postFixup", `{ postFixup = "echo changed"; }`, final},
+		{"preFixup", `{ preFixup = "echo changed"; }`, final},
+		{"dontStrip", `{ dontStrip = true; }`, final},
+		{"meta", `{ meta.description = "changed"; }`, nil},
+		{"passthru", `{ passthru.extra = 1; }`, nil},
+		{"makeWrapper added", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; }`, final},
+		{"makeBinaryWrapper added", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeBinaryWrapper ]; }`, final},
+		{"installShellFiles added", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.installShellFiles ]; }`, final},
+		{"copyDesktopItems added", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.copyDesktopItems ]; }`, final},
+		{"wrapper in postFixup", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; postFixup = "wrapProgram $out/bin/greet --set A b"; }`, final},
+		{"wrapper in postInstall", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; postInstall = "wrapProgram $out/bin/greet --set A b"; }`, install},
+		{"doInstallCheck", `{ doInstallCheck = true; }`, final},
+		{"postBuild", `{ postBuild = "echo changed"; }`, install},
+		{"checkPhase", `{ checkPhase = "echo changed"; }`, install},
+		{"installPhase", `{ installPhase = "make install PREFIX=$out"; }`, install},
+		{"installFlags", `{ installFlags = [ "V=1" ]; }`, install},
+		{"installTargets", `{ installTargets = "install"; }`, install},
+		{"preInstall", `{ preInstall = "echo changed"; }`, install},
+		{"postInstall", `{ postInstall = "echo changed"; }`, install},
+		{"preBuild", `{ preBuild = "echo changed"; }`, all},
+		{"makeFlags", `old: { makeFlags = old.makeFlags ++ [ "V=1" ]; }`, all},
+		{"doCheck", `{ doCheck = true; }`, all},
+		{"an unknown attribute", `{ somethingNew = "x"; }`, all},
+	}
+	base := stageDrvs(t, splitExpr("make-baked", "{ }"))
+	for _, tt := range tests {
+		t.Run(tt.change, func(t *testing.T) {
+			got := stageDrvs(t, splitExpr("make-baked", tt.override))
+			var rebuilt []string
+			for _, stage := range []string{"final", "unwrapped", "vanilla"} {
+				if got[stage] != base[stage] {
+					rebuilt = append(rebuilt, stage)
+				}
+			}
+			if !slices.Equal(rebuilt, tt.rebuilt) {
+				t.Errorf("changing %s rebuilds %v, want %v", tt.change, rebuilt, tt.rebuilt)
+			}
+		})
+	}
+}
+
+// TestDryRun builds a split package, then asks nix-build --dry-run what a
+// late change would build.
+func TestDryRun(t *testing.T) {
+	ctx := context.Background()
+	if _, err := bed.Build(ctx, t.TempDir(), "-E", splitExpr("multi-output", "{ }")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		override string
+		want     int
+	}{
+		{`{ postFixup = "echo dry run"; }`, 1},
+		{`{ postInstall = "echo dry run"; }`, 2},
+		{`{ }`, 0},
+	} {
+		drvs, err := bed.WouldBuild(ctx, "-E", splitExpr("multi-output", tt.override))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(drvs) != tt.want {
+			t.Errorf("%s: nix-build --dry-run would build %v, want %d derivations", tt.override, drvs, tt.want)
+		}
+	}
+}
+
+// TestOverlayIsZeroCost checks that the overlay leaves every package
+// without the flag exactly as it was.
+func TestOverlayIsZeroCost(t *testing.T) {
+	out, err := bed.Eval(context.Background(), fmt.Sprintf(`
+let
+  plain = import %[1]q { };
+  overlaid = import %[1]q { overlays = [ (import %[2]q) ]; };
+  drvs = fx: builtins.mapAttrs (_: p: p.drvPath) fx;
+in {
+  plain = drvs plain // { stdenv = (import %[3]q { }).stdenv.drvPath; };
+  overlaid = drvs overlaid // { stdenv = (import %[3]q { overlays = [ (import %[2]q) ]; }).stdenv.drvPath; };
+}`, bed.Path("testdata/fixtures"), bed.Path("nix/overlay.nix"), bed.Path("nix/host-pkgs.nix")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drvs struct{ Plain, Overlaid map[string]string }
+	if err := json.Unmarshal([]byte(out), &drvs); err != nil {
+		t.Fatal(err)
+	}
+	if len(drvs.Plain) < 11 {
+		t.Fatalf("only %d derivations compared", len(drvs.Plain))
+	}
+	for name, drv := range drvs.Plain {
+		if drvs.Overlaid[name] != drv {
+			t.Errorf("%s: %s with the overlay, %s without", name, drvs.Overlaid[name], drv)
+		}
+	}
+}
+
+// TestForms checks the ways to ask for a split: overrideAttrs on a package
+// made without the flag, the finalAttrs form, and the function form
+// without the overlay, which must give the same derivations as the overlay.
+func TestForms(t *testing.T) {
+	ctx := context.Background()
+	hostPkgs, overlay, fixtures := bed.Path("nix/host-pkgs.nix"), bed.Path("nix/overlay.nix"), bed.Path("testdata/fixtures")
+	out, err := bed.Eval(ctx, fmt.Sprintf(`
+let
+  pkgs = import %[1]q { overlays = [ (import %[2]q) ]; };
+  stock = import %[1]q { };
+  byOverlay = (import %[3]q { inherit pkgs; }).make-baked.overrideAttrs { vanillaPackage = true; };
+  byFunction = (import %[4]q { pkgs = stock; }).resumable
+    ((import %[3]q { pkgs = stock; }).make-baked.overrideAttrs { vanillaPackage = true; });
+  stillSplit = byOverlay.overrideAttrs { postInstall = "echo more"; };
+in {
+  overlayIsSplit = byOverlay ? vanilla;
+  functionIsSplit = byFunction ? vanilla;
+  sameVanilla = byOverlay.vanilla.drvPath == byFunction.vanilla.drvPath;
+  sameFinal = byOverlay.drvPath == byFunction.drvPath;
+  overrideStaysSplit = stillSplit ? vanilla && stillSplit.vanilla.drvPath == byOverlay.vanilla.drvPath;
+}`, hostPkgs, overlay, fixtures, bed.Path("nix")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]bool
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"overlayIsSplit", "functionIsSplit", "sameVanilla", "sameFinal", "overrideStaysSplit"} {
+		if !got[k] {
+			t.Errorf("%s is false", k)
+		}
+	}
+
+	// The finalAttrs form, built and run.
+	expr := fmt.Sprintf(`
+let pkgs = import %q { overlays = [ (import %q) ]; }; in
+pkgs.stdenv.mkDerivation (finalAttrs: {
+  pname = "final-attrs";
+  version = "2.0";
+  vanillaPackage = true;
+  src = %s;
+  dontUnpack = true;
+  buildPhase = "$CC -o hello $src";
+  installPhase = "install -Dm755 hello $out/bin/hello; echo ${finalAttrs.pname} ${finalAttrs.version} > $out/name";
+})`, hostPkgs, overlay, bed.Path("testdata/fixtures/single-file/hello.c"))
+	outs, err := bed.Build(ctx, t.TempDir(), "-E", expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := exec.Command(outs["out"]+"/bin/hello").Output()
+	if err != nil || string(run) != "hello from a single file\n" {
+		t.Errorf("hello: %q, %v", run, err)
+	}
+	if isSplit, _ := bed.Eval(ctx, "("+expr+") ? vanilla"); isSplit != "true" {
+		t.Errorf("the finalAttrs form is not split")
+	}
+}
+
+// TestUnsplittable checks that a package that cannot be split builds as it
+// is, with one warning.
+func TestUnsplittable(t *testing.T) {
+	expr := fmt.Sprintf(`
+let pkgs = import %q { overlays = [ (import %q) ]; }; in
+pkgs.stdenv.mkDerivation { name = "one-piece"; vanillaPackage = true; buildCommand = "echo whole > $out"; }`,
+		bed.Path("nix/host-pkgs.nix"), bed.Path("nix/overlay.nix"))
+	cmd := exec.Command("nix-instantiate", "-E", expr)
+	cmd.Env = bed.Env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "building one-piece unsplit: it sets buildCommand"); n != 1 {
+		t.Errorf("warning printed %d times:\n%s", n, out)
+	}
+	outs, err := bed.Build(context.Background(), t.TempDir(), "-E", expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs["out"] == "" {
+		t.Errorf("no output")
+	}
+}
+
+// TestUpToDateAfterRestore has the unwrapped stage, right after the
+// restore, ask the build tool whether anything is out of date.
+func TestUpToDateAfterRestore(t *testing.T) {
+	tests := []struct{ fixture, check string }{
+		{"make-baked", `make -q || { echo "make -q: the restored tree is out of date"; exit 1; }`},
+		{"autotools-libtool", `make -q || { echo "make -q: the restored tree is out of date"; make -n; exit 1; }`},
+		{"cmake-ninja", `ninja -n | tee ninja.out; grep -q "no work to do" ninja.out`},
+		{"meson", `ninja -n | tee ninja.out; grep -q "no work to do" ninja.out`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			t.Parallel()
+			override := fmt.Sprintf(`{ postBuild = %q; }`, tt.check)
+			if _, err := bed.Build(context.Background(), t.TempDir(), "-E", splitExpr(tt.fixture, override)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
