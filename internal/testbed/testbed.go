@@ -138,7 +138,7 @@ func (b *Bed) WouldBuild(ctx context.Context, args ...string) ([]string, error) 
 	building := false
 	for _, line := range strings.Split(out.String(), "\n") {
 		switch {
-		case strings.HasPrefix(line, "these ") && strings.Contains(line, "will be built"):
+		case (strings.HasPrefix(line, "these ") || strings.HasPrefix(line, "this ")) && strings.Contains(line, "will be built"):
 			building = true
 		case strings.HasPrefix(line, "  ") && building:
 			drvs = append(drvs, strings.TrimSpace(line))

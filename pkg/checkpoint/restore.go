@@ -449,7 +449,7 @@ func (m *magicWriter) Write(p []byte) (int, error) {
 // fixup recomputes build-ids of rewritten ELF files, looks for hashes left
 // inside compressed files, and rehashes ninja logs, in parallel.
 func (x *extractor) fixup(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	ids := make([]bool, len(x.written))
 	for i, w := range x.written {
