@@ -2,11 +2,11 @@ module github.com/nix-vanilla/nix-vanilla
 
 go 1.26.0
 
-require mvdan.cc/sh/v3 v3.14.1
-
 require (
-	github.com/google/renameio/v2 v2.0.2 // indirect
-	github.com/klauspost/compress v1.20.4 // indirect
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
+	github.com/google/renameio/v2 v2.0.2
+	github.com/klauspost/compress v1.20.4
+	golang.org/x/sync v0.25.0
+	mvdan.cc/sh/v3 v3.14.1
 )
+
+require github.com/rogpeppe/go-internal v1.16.0 // indirect

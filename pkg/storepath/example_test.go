@@ -1,0 +1,34 @@
+package storepath_test
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
+)
+
+func Example() {
+	r, err := storepath.NewRewriter(map[string]string{
+		// old output hash -> new output hash
+		"0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl": "1cy5sf6qk8xyhmr48a3rk2p99dm81kd4",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	b := []byte("#!/nix/store/0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl-hello/bin/sh\n")
+	n := r.Bytes(b)
+	fmt.Printf("%d: %s", n, b)
+
+	// The same as a stream: a hash cut across two writes is still found.
+	w := r.Writer(os.Stdout)
+	fmt.Fprint(w, "PATH=/nix/store/0c7gj7ksb4wqq")
+	fmt.Fprint(w, "k3vr8ddnqjwz3cv2dgl-hello/bin\n")
+	w.Close()
+	fmt.Println(w.Count())
+	// Output:
+	// 1: #!/nix/store/1cy5sf6qk8xyhmr48a3rk2p99dm81kd4-hello/bin/sh
+	// PATH=/nix/store/1cy5sf6qk8xyhmr48a3rk2p99dm81kd4-hello/bin
+	// 1
+}
