@@ -318,3 +318,34 @@ func TestUpToDateAfterRestore(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxOff builds a CMake fixture split and plain with the sandbox
+// off, where the build directory is under $TMPDIR instead of /build, and
+// compares them.
+func TestSandboxOff(t *testing.T) {
+	ctx := context.Background()
+	off := bed.With("sandbox = false")
+	// A marker attribute gives derivations the sandboxed tests have not
+	// built already.
+	expr := func(split bool) string {
+		return fmt.Sprintf(`(import %q { split = %v; }).cmake-ninja.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split)
+	}
+	plain, err := off.Build(ctx, t.TempDir(), "-E", expr(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := off.Build(ctx, t.TempDir(), "-E", expr(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bed.Check(ctx, "cmake-ninja", split); err != nil {
+		t.Fatal(err)
+	}
+	c, err := CompareOutputs(plain, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range c.Differences {
+		t.Errorf("split and plain builds differ: %s", d)
+	}
+}

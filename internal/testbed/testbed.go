@@ -65,6 +65,19 @@ func (b *Bed) downloadModules() error {
 	return nil
 }
 
+// With returns a Bed whose nix commands also get the given nix.conf lines.
+func (b *Bed) With(conf string) *Bed {
+	c := *b
+	c.env = nil
+	for _, kv := range b.env {
+		if v, ok := strings.CutPrefix(kv, "NIX_CONFIG="); ok {
+			kv = "NIX_CONFIG=" + v + "\n" + conf
+		}
+		c.env = append(c.env, kv)
+	}
+	return &c
+}
+
 // Path returns the absolute path of a file of the checkout.
 func (b *Bed) Path(rel string) string { return filepath.Join(b.Root, rel) }
 

@@ -108,6 +108,7 @@ func build(t *testing.T, top, out string) {
 		"src/link-to-main":     "->main.c",
 		"src/abs-link":         "->/nix/store/" + oldHash + "-pkg-1.0/bin",
 		"src/build/deep/x.o":   "deep",
+		"src/build/debug.o":    "compiled in " + top + "\x00",
 		"src/build/empty-dir/": "",
 	}, gen)
 	if err := os.WriteFile(filepath.Join(top, "src/main.c"), []byte("patched\n"), 0o644); err != nil {
@@ -302,6 +303,33 @@ func forge(t *testing.T, ckpt string, hdrs ...*tar.Header) {
 	m.Archive = sum
 	if err := writeManifest(ckpt, m); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRestoreMovedTree restores into a build directory whose path has
+// another length, as with the sandbox off: text files are rewritten, and
+// binaries that name the old directory are reported.
+func TestRestoreMovedTree(t *testing.T) {
+	base, ckpt := saved(t)
+	top := filepath.Join(base, "build-elsewhere")
+	write(t, top, source, time.Unix(1, 0))
+	res, err := Restore(context.Background(), RestoreOptions{Dir: ckpt, Top: top, Tree: true,
+		Outputs: map[string]string{"out": filepath.Join(base, "store", newHash+"-pkg-1.0")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := os.ReadFile(filepath.Join(top, "src/Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "builddir = " + top + "\n"; !strings.Contains(string(mk), want) {
+		t.Errorf("Makefile:\n%s\nwant a line %q", mk, want)
+	}
+	if got := res.Rewrite(filepath.Join(base, "build1", "src")); got != filepath.Join(top, "src") {
+		t.Errorf("Rewrite maps the old working directory to %s", got)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "1 binary files still name the old build directory") {
+		t.Errorf("warnings: %q", res.Warnings)
 	}
 }
 
