@@ -110,11 +110,31 @@ _vanillaSplitPoints() {
     return 0
 }
 
+# _vanillaDeclareAssoc: print each associative array that has elements as
+# one line `vanillaAssoc FLAGS NAME KEY VALUE…` of quoted words. `declare -p`
+# prints a key such as `%` bare inside [ ], which no shell parser but bash's
+# reads back.
+_vanillaDeclareAssoc() {
+    local _vanillaV _vanillaK
+    for _vanillaV in $(compgen -A arrayvar); do
+        local -n _vanillaRef="$_vanillaV"
+        if [[ "${_vanillaRef@a}" == *A* ]]; then
+            printf 'vanillaAssoc %s %s' "${_vanillaRef@a}" "$_vanillaV"
+            for _vanillaK in "${!_vanillaRef[@]}"; do
+                printf ' %s %s' "${_vanillaK@Q}" "${_vanillaRef[$_vanillaK]@Q}"
+            done
+            printf '\n'
+        fi
+        unset -n _vanillaRef
+    done
+}
+
 # _vanillaDumpState DIR: write the shell state (variables, functions,
 # options, working directory) the way the helper reads it.
 _vanillaDumpState() {
     mkdir -p "$1"
     declare -p >"$1/vars.sh"
+    _vanillaDeclareAssoc >"$1/assoc.sh"
     declare -f >"$1/funcs.sh"
     {
         shopt -p

@@ -349,3 +349,40 @@ func TestSandboxOff(t *testing.T) {
 		t.Errorf("split and plain builds differ: %s", d)
 	}
 }
+
+// TestVariants builds fixtures with attributes that move work between
+// stages, plain and split, and compares them.
+func TestVariants(t *testing.T) {
+	tests := []struct{ name, fixture, override string }{
+		{"dontInstall", "writes-out-in-build", `{ dontInstall = true; }`},
+		{"dontBuild", "make-baked", `{ dontBuild = true; }`},
+		{"postBuild writes an output", "make-baked", `{ postBuild = "mkdir -p $out/share; echo built > $out/share/post-build"; }`},
+		{"doCheck with cmake", "cmake-ninja", `{ doCheck = true; }`},
+		{"late input used in postInstall", "make-baked", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; postInstall = "wrapProgram $out/bin/greet --set GREETING hi"; }`},
+		{"late install hook", "make-baked", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.copyDesktopItems ]; desktopItems = [ ]; postInstall = "mkdir -p $out/share/applications"; }`},
+		{"function from preConfigure in postFixup", "make-baked", `{ preConfigure = "greetDir() { echo $out/share/greet; }"; postFixup = "echo $(greetDir) > $out/share/where"; }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			plainExpr := fmt.Sprintf(`(let pkgs = import %q { }; in (import %q { inherit pkgs; }).%s.overrideAttrs (%s))`,
+				bed.Path("nix/host-pkgs.nix"), bed.Path("testdata/fixtures"), tt.fixture, tt.override)
+			plain, err := bed.Build(ctx, t.TempDir(), "-E", plainExpr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split, err := bed.Build(ctx, t.TempDir(), "-E", splitExpr(tt.fixture, tt.override))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := CompareOutputs(plain, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range c.Differences {
+				t.Errorf("split and plain builds differ: %s", d)
+			}
+		})
+	}
+}

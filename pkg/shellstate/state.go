@@ -40,6 +40,9 @@ type Var struct {
 	// Elems holds an array's elements in the order bash printed them; for
 	// indexed arrays Key is the decimal index.
 	Elems []Elem
+	// Pending marks an associative array whose elements could not be read
+	// from `declare -p` output and must come from the quoted dump.
+	Pending bool
 }
 
 // Elem is one element of an array.
@@ -79,6 +82,7 @@ type State struct {
 // The files a state directory holds; hooks/vanilla-hook.sh writes them.
 const (
 	VarsFile    = "vars.sh"  // declare -p
+	AssocFile   = "assoc.sh" // associative arrays, as vanillaAssoc lines
 	FuncsFile   = "funcs.sh" // declare -f
 	OptionsFile = "opts.sh"  // shopt -p; set +o
 	DirFile     = "cwd"      // pwd
@@ -99,6 +103,12 @@ func Read(dir string) (*State, error) {
 		return nil, err
 	}
 	if s.Vars, err = ParseVars(data, filepath.Join(dir, VarsFile)); err != nil {
+		return nil, err
+	}
+	if data, err = read(AssocFile); err != nil {
+		return nil, err
+	}
+	if err := addAssoc(s.Vars, data, filepath.Join(dir, AssocFile)); err != nil {
 		return nil, err
 	}
 	if data, err = read(FuncsFile); err != nil {
@@ -129,24 +139,87 @@ func parse(data []byte, name string) (*syntax.File, error) {
 }
 
 // ParseVars parses the output of `declare -p`; name is used in errors.
+//
+// Bash prints one declaration a line (values with newlines in $'…'
+// quotes), and prints associative array keys such as `%` bare, which a
+// shell parser reads as arithmetic and rejects. Such an array comes back
+// declared but with Pending set: its elements are read from the hook's
+// separate dump of associative arrays (see Read).
 func ParseVars(data []byte, name string) (map[string]*Var, error) {
-	f, err := parse(data, name)
-	if err != nil {
-		return nil, err
-	}
 	vars := map[string]*Var{}
-	for _, stmt := range f.Stmts {
-		decl, ok := stmt.Cmd.(*syntax.DeclClause)
-		if !ok || decl.Variant.Value != "declare" {
-			return nil, fmt.Errorf("%s: %s: not a declare command", name, stmt.Pos())
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
 		}
-		v, err := parseDecl(decl)
+		where := fmt.Sprintf("%s:%d", name, i+1)
+		v, err := parseLine(line, where)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", name, stmt.Pos(), err)
+			head, _, found := bytes.Cut(line, []byte("="))
+			h, herr := parseLine(head, where)
+			if !found || herr != nil || h.Kind != Associative {
+				return nil, err
+			}
+			h.Set, h.Pending = true, true
+			v = h
 		}
 		vars[v.Name] = v
 	}
 	return vars, nil
+}
+
+// addAssoc reads the hook's dump of associative arrays, one
+// `vanillaAssoc FLAGS NAME KEY VALUE…` command a line, into vars,
+// completing the arrays ParseVars left pending.
+func addAssoc(vars map[string]*Var, data []byte, name string) error {
+	f, err := parse(data, name)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range f.Stmts {
+		call, ok := stmt.Cmd.(*syntax.CallExpr)
+		if !ok || len(call.Args) < 3 || len(call.Args)%2 == 0 {
+			return fmt.Errorf("%s: %s: not a vanillaAssoc line", name, stmt.Pos())
+		}
+		words := make([]string, len(call.Args))
+		for i, a := range call.Args {
+			if words[i], err = literal(a); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		if words[0] != "vanillaAssoc" {
+			return fmt.Errorf("%s: %s: not a vanillaAssoc line", name, stmt.Pos())
+		}
+		v := &Var{Name: words[2], Flags: words[1], Kind: Associative, Set: true}
+		for i := 3; i < len(words); i += 2 {
+			v.Elems = append(v.Elems, Elem{Key: words[i], Value: words[i+1]})
+		}
+		vars[v.Name] = v
+	}
+	for n, v := range vars {
+		if v.Pending {
+			return fmt.Errorf("%s: associative array %s is missing", name, n)
+		}
+	}
+	return nil
+}
+
+func parseLine(line []byte, name string) (*Var, error) {
+	f, err := parse(line, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Stmts) != 1 {
+		return nil, fmt.Errorf("%s: not one declare command", name)
+	}
+	decl, ok := f.Stmts[0].Cmd.(*syntax.DeclClause)
+	if !ok || decl.Variant.Value != "declare" {
+		return nil, fmt.Errorf("%s: not a declare command", name)
+	}
+	v, err := parseDecl(decl)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return v, nil
 }
 
 func parseDecl(decl *syntax.DeclClause) (*Var, error) {
@@ -214,16 +287,21 @@ func arrayKey(index syntax.ArithmExpr) (string, error) {
 	return literal(w)
 }
 
-// literal decodes a word without expansions: quotes and escapes only.
+// literal decodes a word without expansions: quotes and escapes only, as
+// bash's quote removal does (expand.Literal would keep the backslash of an
+// unquoted \', which `${x@Q}` output has).
 func literal(w *syntax.Word) (string, error) {
 	if w == nil {
 		return "", nil
 	}
-	s, err := expand.Literal(nil, w)
+	fields, err := expand.Fields(nil, w)
 	if err != nil {
 		return "", fmt.Errorf("decode %s: %w", w.Pos(), err)
 	}
-	return s, nil
+	if len(fields) != 1 {
+		return "", fmt.Errorf("decode %s: not a single word", w.Pos())
+	}
+	return fields[0], nil
 }
 
 // ParseFuncs parses the output of `declare -f`; name is used in errors.
@@ -303,6 +381,10 @@ func (v *Var) Declare() (string, error) {
 			q, err := quote(e.Key)
 			if err != nil {
 				return "", fmt.Errorf("variable %s: %w", v.Name, err)
+			}
+			if q == e.Key {
+				// A word that needs no quotes elsewhere may inside [ ]: `]`.
+				q = "'" + q + "'"
 			}
 			key = q
 		} else if _, err := strconv.Atoi(key); err != nil {

@@ -16,21 +16,17 @@ func requireBash(t testing.TB) string {
 	return bash
 }
 
-// dump runs script in bash and returns the state it leaves, as the setup
-// hook records it.
+// dump runs script in bash, in a temporary directory, and returns the
+// state it leaves, recorded by the setup hook's own function.
 func dump(t testing.TB, script string) *State {
 	t.Helper()
 	bash := requireBash(t)
 	dir := t.TempDir()
-	full := script + `
-declare -p > "$STATE/vars.sh"
-declare -f > "$STATE/funcs.sh"
-{ shopt -p; set +o; } > "$STATE/opts.sh"
-pwd > "$STATE/cwd"
+	full := "source ../../hooks/vanilla-hook.sh\ncd \"$STATE\"\n" + script + `
+_vanillaDumpState "$STATE"
 `
 	cmd := exec.Command(bash, "-c", full)
 	cmd.Env = []string{"STATE=" + dir, "PATH=" + os.Getenv("PATH")}
-	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bash: %v\n%s", err, out)
 	}
