@@ -22,7 +22,8 @@ buildGoModule {
       ) ../pkg)
     ];
   };
-  vendorHash = null;
+  # The hash of `go mod vendor` for go.sum (TestVendorHash keeps it current).
+  vendorHash = "sha256-c5D73zLRxCTNCq7p5T/fsnsnAzYNvh4gbTtmPjRb0FQ=";
   subPackages = [ "cmd/vanilla" ];
   env.CGO_ENABLED = "0";
   ldflags = [

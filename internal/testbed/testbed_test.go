@@ -2,6 +2,8 @@ package testbed
 
 import (
 	"context"
+	"encoding/base64"
+	hexpkg "encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -112,5 +114,37 @@ pkgs.stdenv.mkDerivation {
 	}
 	if !strings.Contains(string(cc), "-host-cc/bin/cc") {
 		t.Errorf("cc is %q, want the host-cc wrapper", cc)
+	}
+}
+
+// TestVendorHash checks that nix/helper.nix's vendorHash, which nixpkgs'
+// buildGoModule verifies and the test bed ignores, is the hash of the
+// modules go.sum names, as `go mod vendor` lays them out.
+func TestVendorHash(t *testing.T) {
+	vendor := filepath.Join(t.TempDir(), "vendor")
+	cmd := exec.Command("go", "mod", "vendor", "-o", vendor)
+	cmd.Dir = bed.Root
+	cmd.Env = append(os.Environ(), "GOMODCACHE="+ModuleCache, "GOFLAGS=-mod=mod", "GOPROXY=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go mod vendor: %v\n%s", err, out)
+	}
+	hash := exec.Command("nix-hash", "--type", "sha256", vendor)
+	hash.Env = bed.Env()
+	hex, err := hash.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hexpkg.DecodeString(strings.TrimSpace(string(hex)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sha256-" + base64.StdEncoding.EncodeToString(raw)
+	got, err := bed.Eval(context.Background(), fmt.Sprintf(
+		`import %q { lib = (import <nixpkgs/lib>); buildGoModule = args: args.vendorHash; }`, bed.Path("nix/helper.nix")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != `"`+want+`"` {
+		t.Errorf("nix/helper.nix has vendorHash = %s; go.sum's modules hash to %q", got, want)
 	}
 }

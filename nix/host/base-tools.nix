@@ -3,26 +3,62 @@
 # that nixpkgs packages separately and the test bed offers as packages
 # (./tools.nix), so that a derivation which forgets `cmake` in
 # nativeBuildInputs fails here as it would in nixpkgs.
-{ system }:
+#
+# The list is read when evaluating, so installing a host package gives a
+# new derivation instead of a stale link farm.
+{ lib, system }:
+let
+  excluded =
+    name:
+    builtins.elem name [
+      "cc"
+      "c++"
+      "cmake"
+      "ccmake"
+      "cpack"
+      "ctest"
+      "ninja"
+      "meson"
+      "pkg-config"
+      "pkgconf"
+      "autoconf"
+      "autoheader"
+      "autom4te"
+      "autoreconf"
+      "autoscan"
+      "autoupdate"
+      "ifnames"
+      "libtool"
+      "libtoolize"
+    ]
+    || lib.any (p: lib.hasPrefix p name) [
+      "c89"
+      "c99"
+      "cpp"
+      "clang"
+      "python"
+      "pydoc"
+      "perl"
+      "automake"
+      "aclocal"
+      "nix"
+    ]
+    || lib.hasInfix "gcc" name
+    || lib.hasInfix "g++" name
+    || lib.hasSuffix "-cpp" name
+    || lib.hasSuffix "-pkg-config" name;
+  programs = lib.filter (name: !excluded name) (lib.attrNames (builtins.readDir /usr/bin));
+in
 derivation {
   name = "host-base-tools";
-  inherit system;
+  inherit system programs;
   builder = "/bin/bash";
   args = [
     "-euc"
     ''
       /usr/bin/mkdir -p "$out/bin"
-      for f in /usr/bin/*; do
-        case "''${f##*/}" in
-          cc | c++ | c89* | c99* | cpp* | *gcc* | *g++* | *-cpp* | clang*) continue ;;
-          cmake | ccmake | cpack | ctest | ninja | meson) continue ;;
-          pkg-config | pkgconf | *-pkg-config) continue ;;
-          python* | pydoc* | perl*) continue ;;
-          autoconf | autoheader | autom4te | autoreconf | autoscan | autoupdate | ifnames) continue ;;
-          automake* | aclocal* | libtool | libtoolize) continue ;;
-          nix*) continue ;;
-        esac
-        /usr/bin/ln -s "$f" "$out/bin/"
+      for p in $programs; do
+        /usr/bin/ln -s "/usr/bin/$p" "$out/bin/$p"
       done
     ''
   ];

@@ -50,7 +50,7 @@ in
   # Every program of the host's /usr/bin that stdenv itself would provide
   # (coreutils, findutils, sed, grep, make, tar, binutils, …): the whole
   # directory less compilers and the tools offered as packages below.
-  hostBaseTools = import ./base-tools.nix { inherit system; };
+  hostBaseTools = import ./base-tools.nix { inherit lib system; };
 
   # A stand-in for nixpkgs' cc-wrapper around the host's gcc.
   hostCC = import ./cc.nix { inherit system; };
