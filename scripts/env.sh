@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # that nix/host-pkgs.nix hands to nixpkgs' stdenv.
 _debianPackages=(
     nix-bin build-essential file patch xz-utils bzip2
-    cmake meson ninja-build pkgconf python3 autoconf automake libtool patchelf texinfo
+    cmake meson ninja-build pkgconf python3 autoconf automake libtool patchelf texinfo flex bison
     zstd shellcheck
 )
 

@@ -15,6 +15,30 @@ func fixtureArgs(name string, split bool) []string {
 	return []string{bed.Path("testdata/fixtures"), "--arg", "split", fmt.Sprint(split), "-A", name}
 }
 
+// compareBuilds builds a package plain and split (nix-build arguments for
+// each), fails the test on any difference between their outputs, and
+// returns the split build's outputs and the comparison.
+func compareBuilds(t *testing.T, b *Bed, plainArgs, splitArgs []string) (Outputs, *Comparison) {
+	t.Helper()
+	ctx := context.Background()
+	plain, err := b.Build(ctx, t.TempDir(), plainArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := b.Build(ctx, t.TempDir(), splitArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := CompareOutputs(plain, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range c.Differences {
+		t.Errorf("split and plain builds differ: %s", d)
+	}
+	return split, c
+}
+
 // TestSplitEquivalence builds every fixture plain and split, and compares
 // their outputs byte for byte after mapping store paths. Only the GNU
 // build-id note may differ (it hashes the output path; see
@@ -27,24 +51,9 @@ func TestSplitEquivalence(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			plain, err := bed.Build(ctx, t.TempDir(), fixtureArgs(name, false)...)
-			if err != nil {
+			split, c := compareBuilds(t, bed, fixtureArgs(name, false), fixtureArgs(name, true))
+			if err := bed.Check(context.Background(), name, split); err != nil {
 				t.Fatal(err)
-			}
-			split, err := bed.Build(ctx, t.TempDir(), fixtureArgs(name, true)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := bed.Check(ctx, name, split); err != nil {
-				t.Fatal(err)
-			}
-			c, err := CompareOutputs(plain, split)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range c.Differences {
-				t.Errorf("split and plain builds differ: %s", d)
 			}
 			t.Logf("%d files equal, %d of them but for the build-id note", c.Files, c.BuildIDOnly)
 		})
@@ -330,23 +339,9 @@ func TestSandboxOff(t *testing.T) {
 	expr := func(split bool) string {
 		return fmt.Sprintf(`(import %q { split = %v; }).cmake-ninja.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split)
 	}
-	plain, err := off.Build(ctx, t.TempDir(), "-E", expr(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	split, err := off.Build(ctx, t.TempDir(), "-E", expr(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
 	if err := bed.Check(ctx, "cmake-ninja", split); err != nil {
 		t.Fatal(err)
-	}
-	c, err := CompareOutputs(plain, split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range c.Differences {
-		t.Errorf("split and plain builds differ: %s", d)
 	}
 }
 
@@ -365,24 +360,9 @@ func TestVariants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
 			plainExpr := fmt.Sprintf(`(let pkgs = import %q { }; in (import %q { inherit pkgs; }).%s.overrideAttrs (%s))`,
 				bed.Path("nix/host-pkgs.nix"), bed.Path("testdata/fixtures"), tt.fixture, tt.override)
-			plain, err := bed.Build(ctx, t.TempDir(), "-E", plainExpr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			split, err := bed.Build(ctx, t.TempDir(), "-E", splitExpr(tt.fixture, tt.override))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := CompareOutputs(plain, split)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range c.Differences {
-				t.Errorf("split and plain builds differ: %s", d)
-			}
+			compareBuilds(t, bed, []string{"-E", plainExpr}, []string{"-E", splitExpr(tt.fixture, tt.override)})
 		})
 	}
 }
