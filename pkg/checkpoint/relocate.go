@@ -38,6 +38,9 @@ func (x *extractor) relocate(old, cur string) error {
 		if err := os.Chmod(w.path, fi.Mode()); err != nil {
 			return err
 		}
+		if err := os.Chtimes(w.path, fi.ModTime(), fi.ModTime()); err != nil {
+			return err
+		}
 	}
 	if binaries > 0 {
 		x.res.Warnings = append(x.res.Warnings, fmt.Sprintf("%d binary files still name the old build directory %s (the new one, %s, has another length)", binaries, old, cur))

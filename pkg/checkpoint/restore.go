@@ -15,8 +15,10 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -119,7 +121,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, opts: opts, res: res}
+	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res}
 	defer x.closeRoots()
 	tree := opts.Tree && m.Tree
 	if opts.Tree && !m.Tree {
@@ -223,7 +225,9 @@ type extractor struct {
 	// written lists regular files: path, whether hashes were rewritten.
 	written []writtenFile
 	dirs    []timedEntry
-	files   []timedEntry
+	// dirRoots caches directories opened as roots, oldest first in dirOrder.
+	dirRoots map[dirKey]*os.Root
+	dirOrder []dirKey
 }
 
 type writtenFile struct {
@@ -258,6 +262,9 @@ func (x *extractor) root(dir string) (*os.Root, error) {
 }
 
 func (x *extractor) closeRoots() {
+	for _, r := range x.dirRoots {
+		r.Close()
+	}
 	for _, r := range x.roots {
 		r.Close()
 	}
@@ -338,11 +345,10 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		return err
 	}
 	mode := hdr.FileInfo().Mode()
-	switch hdr.Typeflag {
-	case tar.TypeDir:
+	if hdr.Typeflag == tar.TypeDir {
 		fi, err := r.Lstat(rel)
 		if err == nil && !fi.IsDir() {
-			if err := r.RemoveAll(rel); err != nil {
+			if err := r.Remove(rel); err != nil {
 				return fmt.Errorf("restore %s: %w", rel, err)
 			}
 		}
@@ -352,12 +358,16 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			}
 		}
 		x.dirs = append(x.dirs, timedEntry{r, rel, mode, hdr.ModTime})
+		return nil
+	}
+	dir, base, err := x.clear(r, rel)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	switch hdr.Typeflag {
 	case tar.TypeSymlink:
-		if err := r.RemoveAll(rel); err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
-		}
 		target, _ := x.rw.String(hdr.Linkname)
-		if err := r.Symlink(target, rel); err != nil {
+		if err := dir.Symlink(target, base); err != nil {
 			return fmt.Errorf("restore %s: %w", rel, err)
 		}
 	case tar.TypeLink:
@@ -365,21 +375,15 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		if err != nil || !ok {
 			return fmt.Errorf("restore %s: hard link to %q: %v", rel, hdr.Linkname, err)
 		}
-		if err := r.RemoveAll(rel); err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
-		}
 		if lr == r {
 			if err := r.Link(lrel, rel); err != nil {
 				return fmt.Errorf("restore %s: %w", rel, err)
 			}
 			return nil
 		}
-		return x.copyFile(lr, lrel, r, rel)
+		return x.copyFile(lr, lrel, dir, base)
 	case tar.TypeReg:
-		if err := r.RemoveAll(rel); err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
-		}
-		f, err := r.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return fmt.Errorf("restore %s: %w", rel, err)
 		}
@@ -395,6 +399,10 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+		if err == nil {
+			// Later steps (build-ids, ninja logs) keep modification times.
+			err = dir.Chtimes(base, hdr.ModTime, hdr.ModTime)
+		}
 		if err != nil {
 			return fmt.Errorf("restore %s: %w", rel, err)
 		}
@@ -404,33 +412,86 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			x.res.Rewritten++
 		}
 		x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), w.Count() > 0, sniff.magic})
-		x.files = append(x.files, timedEntry{r, rel, mode, hdr.ModTime})
 	default:
 		return fmt.Errorf("restore %s: unsupported archive entry type %q", rel, hdr.Typeflag)
 	}
 	return nil
 }
 
-func (x *extractor) copyFile(fromRoot *os.Root, from string, toRoot *os.Root, to string) error {
+// clear returns the directory that holds rel, opened as a root of its own
+// (so that opening files in it walks no path), and rel's base name, with
+// whatever was at rel removed.
+func (x *extractor) clear(r *os.Root, rel string) (*os.Root, string, error) {
+	d, base := path.Split(rel)
+	dir := r
+	if d = strings.TrimSuffix(d, "/"); d != "" {
+		key := dirKey{r, d}
+		var ok bool
+		if dir, ok = x.dirRoots[key]; !ok {
+			var err error
+			if dir, err = r.OpenRoot(d); err != nil {
+				return nil, "", err
+			}
+			if len(x.dirOrder) == maxDirRoots {
+				old := x.dirOrder[0]
+				x.dirRoots[old].Close()
+				delete(x.dirRoots, old)
+				x.dirOrder = x.dirOrder[1:]
+			}
+			x.dirRoots[key] = dir
+			x.dirOrder = append(x.dirOrder, key)
+		}
+	}
+	err := dir.Remove(base)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrNotExist):
+		return dir, base, nil
+	case errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
+		// A directory the archive replaces by a file: forget the roots
+		// opened below it.
+		for _, key := range x.dirOrder {
+			if key.root == r && (key.dir == rel || strings.HasPrefix(key.dir, rel+"/")) {
+				x.dirRoots[key].Close()
+				delete(x.dirRoots, key)
+			}
+		}
+		x.dirOrder = slices.DeleteFunc(x.dirOrder, func(k dirKey) bool { _, ok := x.dirRoots[k]; return !ok })
+		return dir, base, dir.RemoveAll(base)
+	}
+	return nil, "", err
+}
+
+// maxDirRoots bounds the directories kept open while extracting; archive
+// entries come directory by directory, so a few suffice.
+const maxDirRoots = 32
+
+type dirKey struct {
+	root *os.Root
+	dir  string
+}
+
+func (x *extractor) copyFile(fromRoot *os.Root, from string, dir *os.Root, base string) error {
 	src, err := fromRoot.Open(from)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", to, err)
+		return fmt.Errorf("restore %s: %w", base, err)
 	}
 	defer src.Close()
 	fi, err := src.Stat()
 	if err != nil {
 		return err
 	}
-	dst, err := toRoot.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	dst, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", to, err)
+		return fmt.Errorf("restore %s: %w", base, err)
 	}
 	if _, err := io.Copy(dst, src); err != nil {
 		dst.Close()
-		return fmt.Errorf("restore %s: %w", to, err)
+		return fmt.Errorf("restore %s: %w", base, err)
 	}
-	x.files = append(x.files, timedEntry{toRoot, to, fi.Mode(), fi.ModTime()})
-	return dst.Close()
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	return dir.Chtimes(base, fi.ModTime(), fi.ModTime())
 }
 
 // magicWriter keeps the first four bytes written to it.
@@ -546,15 +607,9 @@ func compressed(magic [4]byte) bool {
 	return false
 }
 
-// times restores modes and modification times: files first, then
-// directories from the deepest up, since creating entries changes a
-// directory's time.
+// times restores the modes and modification times of directories, from
+// the deepest up, since creating entries changes a directory's time.
 func (x *extractor) times() error {
-	for _, e := range x.files {
-		if err := e.root.Chtimes(e.rel, e.mtime, e.mtime); err != nil {
-			return fmt.Errorf("restore %s: %w", e.rel, err)
-		}
-	}
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		e := x.dirs[i]
 		if err := e.root.Chmod(e.rel, e.mode.Perm()|e.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
