@@ -197,13 +197,22 @@ _vanillaBegin() {
 _vanillaRestore() {
     local _vanillaArgs
     if [[ "$vanillaStage" == unwrapped ]] && ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
+        local _vanillaStart=$EPOCHREALTIME
         _vanillaOrig_runPhase unpackPhase
+        echo "vanilla: unpacked the source again for the files the build left alone, $(_vanillaSince "$_vanillaStart") s"
     fi
     _vanillaOutputArgs
     "$_vanillaHelper" restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" \
         -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" "${_vanillaArgs[@]}" "$@"
     # shellcheck source=/dev/null
     source "$_vanillaWork/restore.sh"
+}
+
+# _vanillaSince START: seconds since $EPOCHREALTIME was START, to 0.1 s.
+_vanillaSince() {
+    local _vanillaNow=$EPOCHREALTIME
+    local _vanillaUs=$(((${_vanillaNow/./} - ${1/./}) / 100000))
+    printf '%d.%d' $((_vanillaUs / 10)) $((_vanillaUs % 10))
 }
 
 # Runs after the checkpoint stage's last phase.

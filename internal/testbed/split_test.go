@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -365,4 +366,23 @@ func TestVariants(t *testing.T) {
 			compareBuilds(t, bed, []string{"-E", plainExpr}, []string{"-E", splitExpr(tt.fixture, tt.override)})
 		})
 	}
+}
+
+// TestLargeEquivalence builds GNU binutils from Debian's binutils-source
+// plain and split and compares them. It takes minutes, so it runs only
+// with VANILLA_LARGE=1 (bench/ builds the same package).
+func TestLargeEquivalence(t *testing.T) {
+	if os.Getenv("VANILLA_LARGE") == "" {
+		t.Skip("set VANILLA_LARGE=1 to build binutils plain and split")
+	}
+	if _, err := os.Stat("/usr/src/binutils/binutils-2.40.tar.xz"); err != nil {
+		t.Fatalf("%v: apt-get install binutils-source", err)
+	}
+	expr := func(overlays string) string {
+		return fmt.Sprintf(`let pkgs = import %q { overlays = [ %s ]; }; in pkgs.callPackage %q { }`,
+			bed.Path("nix/host-pkgs.nix"), overlays, bed.Path("bench/packages/binutils.nix"))
+	}
+	split := fmt.Sprintf(`(%s).overrideAttrs { vanillaPackage = true; }`, expr(fmt.Sprintf("(import %q)", bed.Path("nix/overlay.nix"))))
+	_, c := compareBuilds(t, bed, []string{"-E", expr("")}, []string{"-E", split})
+	t.Logf("%d files equal, %d of them but for the build-id note", c.Files, c.BuildIDOnly)
 }
