@@ -6,13 +6,14 @@
 {
   stamp ? "",
   note ? "",
+  split ? true,
   pkgs ? import ../../nix/host-pkgs.nix { overlays = [ (import ../../nix/overlay.nix) ]; },
 }:
 pkgs.stdenv.mkDerivation {
   pname = "demo";
   version = "1.0";
   src = ./src;
-  vanillaPackage = true;
+  vanillaPackage = split;
   enableParallelBuilding = true;
   makeFlags = [ "PREFIX=${placeholder "out"}" ];
   # An early attribute: a new stamp rebuilds everything.

@@ -1,0 +1,138 @@
+// Command bench measures nix-vanilla on sources it did not write, next to
+// a plain build and to nixpkgs' checkpointBuildTools, and writes a Markdown
+// table and a plot to bench/results. Run it through bench/run, which
+// installs what it needs first.
+//
+// Usage:
+//
+//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/internal/testbed"
+)
+
+// A workload is a package of bench/workload.nix.
+type workload struct {
+	name, what string
+	quick      bool
+}
+
+var workloads = []workload{
+	{"make-baked", "the smallest fixture: plain make, one C file", true},
+	{"demo", "testdata/demo: 160 generated C files, plain make", true},
+	{"googletest", "Debian's googletest 1.12.1 (/usr/src/googletest): C++, CMake + Ninja", false},
+	{"binutils", "Debian's binutils-source 2.40: a large autotools build", false},
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "the quick subset: the two smallest workloads, one repetition")
+	smoke := flag.Bool("smoke", false, "only check that the bench runs: the smallest workload, one repetition")
+	reps := flag.Int("reps", 3, "repetitions of each measurement")
+	out := flag.String("out", "", "where to write results.md and results.png (default bench/results)")
+	only := flag.String("workloads", "", "comma-separated workloads to run (default: all)")
+	flag.Parse()
+	if *quick && *smoke {
+		fmt.Fprintln(os.Stderr, "bench: -quick and -smoke exclude each other")
+		os.Exit(2)
+	}
+	if err := run(*quick, *smoke, *reps, *out, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(quick, smoke bool, reps int, out, only string) error {
+	bed, err := testbed.New(repoRoot())
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = bed.Path("bench/results")
+	}
+	var chosen []workload
+	for _, w := range workloads {
+		switch {
+		case only != "":
+			if !contains(strings.Split(only, ","), w.name) {
+				continue
+			}
+		case smoke:
+			if w.name != "make-baked" {
+				continue
+			}
+		case quick:
+			if !w.quick {
+				continue
+			}
+		}
+		chosen = append(chosen, w)
+	}
+	if len(chosen) == 0 {
+		return fmt.Errorf("no workload selected (known: %s)", names())
+	}
+	if quick || smoke {
+		reps = 1
+	}
+	b := &bench{bed: bed, ctx: context.Background(), log: os.Stdout}
+	var results []*result
+	start := time.Now()
+	for _, w := range chosen {
+		r, err := b.measure(w, reps)
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+		results = append(results, r)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	md := report(results, reps, time.Since(start))
+	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	if err := plot(results, out); err != nil {
+		return err
+	}
+	fmt.Printf("bench: wrote %s and %s\n", filepath.Join(out, "results.md"), filepath.Join(out, "results.png"))
+	return nil
+}
+
+// repoRoot is the checkout bench runs in: the directory above bench/.
+func repoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "bench", "workload.nix")); err == nil {
+			return dir
+		}
+	}
+	return wd
+}
+
+func names() string {
+	var n []string
+	for _, w := range workloads {
+		n = append(n, w.name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/nix-vanilla/nix-vanilla/internal/testbed"
+	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
+	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
+)
+
+// The scenarios measured for each workload and tool.
+const (
+	clean       = "clean build"
+	postFixup   = "postFixup changed"
+	postInstall = "postInstall changed"
+)
+
+var scenarios = []string{clean, postFixup, postInstall}
+
+// The tools compared.
+const (
+	plain   = "plain"
+	vanilla = "nix-vanilla"
+	cbt     = "checkpointBuildTools"
+)
+
+var tools = []string{plain, vanilla, cbt}
+
+// result holds one workload's measurements.
+type result struct {
+	workload workload
+	// times[scenario][tool] are the seconds of each repetition.
+	times map[string]map[string][]float64
+	// Checkpoint figures, from the last repetition.
+	stats                          checkpoint.Stats
+	saveSec, restoreSec, unpackSec []float64
+	// The practical limits on the same files: tar | zstd -T0, cp -a.
+	tarSec, cpSec []float64
+	// Throughput of the hash rewrite and of a plain read, MB/s.
+	rewriteMBs, readMBs float64
+}
+
+type bench struct {
+	bed *testbed.Bed
+	ctx context.Context
+	log io.Writer
+}
+
+// build builds bench/workload.nix with the given arguments and returns the
+// seconds it took and the build log.
+func (b *bench) build(args map[string]string, attr string) (float64, string, error) {
+	cmdArgs := []string{b.bed.Path("bench/workload.nix"), "--no-out-link"}
+	keys := make([]string, 0, len(args))
+	for k := range args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmdArgs = append(cmdArgs, "--argstr", k, args[k])
+	}
+	if attr != "" {
+		cmdArgs = append(cmdArgs, "-A", attr)
+	}
+	cmd := exec.CommandContext(b.ctx, "nix-build", cmdArgs...)
+	cmd.Env = b.bed.Env()
+	var logBuf strings.Builder
+	cmd.Stderr = &logBuf
+	start := time.Now()
+	out, err := cmd.Output()
+	sec := time.Since(start).Seconds()
+	if err != nil {
+		return 0, "", fmt.Errorf("nix-build %s: %w\n%s", strings.Join(cmdArgs, " "), err, tail(logBuf.String(), 30))
+	}
+	return sec, strings.TrimSpace(string(out)) + "\n" + logBuf.String(), nil
+}
+
+func (b *bench) measure(w workload, reps int) (*result, error) {
+	r := &result{workload: w, times: map[string]map[string][]float64{}}
+	for _, s := range scenarios {
+		r.times[s] = map[string][]float64{}
+	}
+	record := func(s, tool string, sec float64) {
+		r.times[s][tool] = append(r.times[s][tool], sec)
+		fmt.Fprintf(b.log, "bench: %s, %s, %s: %.1f s\n", w.name, s, tool, sec)
+	}
+	fmt.Fprintf(b.log, "bench: %s: building the tools first (untimed)\n", w.name)
+	if _, _, err := b.build(map[string]string{"workload": w.name, "mode": "tools"}, ""); err != nil {
+		return nil, err
+	}
+	for rep := 1; rep <= reps; rep++ {
+		stamp := fmt.Sprintf("%d-%d", time.Now().UnixNano(), rep)
+		args := func(mode string, extra ...string) map[string]string {
+			a := map[string]string{"workload": w.name, "mode": mode, "stamp": stamp}
+			for i := 0; i+1 < len(extra); i += 2 {
+				a[extra[i]] = extra[i+1]
+			}
+			return a
+		}
+		fmt.Fprintf(b.log, "bench: %s, repetition %d of %d\n", w.name, rep, reps)
+		steps := []struct {
+			scenario, tool, mode string
+			extra                []string
+		}{
+			{clean, plain, "plain", nil},
+			{clean, vanilla, "vanilla", nil},
+			{postFixup, vanilla, "vanilla", []string{"fixupNote", "changed"}},
+			{postInstall, vanilla, "vanilla", []string{"installNote", "changed"}},
+			{clean, cbt, "cbtPrepare", nil},
+			{postFixup, cbt, "cbt", []string{"fixupNote", "changed"}},
+			{postInstall, cbt, "cbt", []string{"installNote", "changed"}},
+		}
+		for _, st := range steps {
+			sec, log, err := b.build(args(st.mode, st.extra...), "")
+			if err != nil {
+				return nil, err
+			}
+			record(st.scenario, st.tool, sec)
+			if st.scenario == clean && st.tool == vanilla {
+				r.saveSec = append(r.saveSec, logSeconds(log, "vanilla: saved checkpoint:"))
+				r.restoreSec = append(r.restoreSec, logSeconds(log, "vanilla: restored"))
+				r.unpackSec = append(r.unpackSec, logSeconds(log, "vanilla: unpacked the source again"))
+			}
+		}
+		path, err := b.outPath(args("vanilla"), "vanilla.checkpoint")
+		if err != nil {
+			return nil, err
+		}
+		if err := b.limits(r, path); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// outPath builds an attribute and returns its store path.
+func (b *bench) outPath(args map[string]string, attr string) (string, error) {
+	_, log, err := b.build(args, attr)
+	if err != nil {
+		return "", err
+	}
+	first, _, _ := strings.Cut(log, "\n")
+	return first, nil
+}
+
+// logSeconds finds the first log line with prefix and returns the seconds
+// it ends with ("…, 1.2 s"), or 0.
+func logSeconds(log, prefix string) float64 {
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, " s") {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-2], 64); err == nil {
+			return v
+		}
+	}
+	return 0
+}
+
+// limits extracts what the checkpoint holds and measures, on those files
+// and the same disk, what tar | zstd -T0 and cp -a take, and the
+// throughput of the store-hash rewrite next to a plain read.
+func (b *bench) limits(r *result, ckpt string) error {
+	m, err := checkpoint.ReadManifest(ckpt)
+	if err != nil {
+		return err
+	}
+	r.stats = m.Stats
+	dir, err := os.MkdirTemp("", "vanilla-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	tree := filepath.Join(dir, "tree")
+	if err := untar(filepath.Join(ckpt, checkpoint.ArchiveFile), tree); err != nil {
+		return err
+	}
+	start := time.Now()
+	sh := exec.Command("bash", "-c", `tar -C "$1" -c . | zstd -T0 -3 -q -o "$2"`, "tar", tree, filepath.Join(dir, "tree.tar.zst"))
+	if out, err := sh.CombinedOutput(); err != nil {
+		return fmt.Errorf("tar | zstd: %v\n%s", err, out)
+	}
+	r.tarSec = append(r.tarSec, time.Since(start).Seconds())
+	start = time.Now()
+	if out, err := exec.Command("cp", "-a", tree, filepath.Join(dir, "copy")).CombinedOutput(); err != nil {
+		return fmt.Errorf("cp -a: %v\n%s", err, out)
+	}
+	r.cpSec = append(r.cpSec, time.Since(start).Seconds())
+
+	hashes := map[string]string{}
+	for _, p := range m.Outputs {
+		hashes[filepath.Base(p)[:32]] = "0000000000000000000000000000000z"[:32]
+	}
+	rw, err := storepath.NewRewriter(hashes)
+	if err != nil {
+		return err
+	}
+	var files [][]byte
+	var total int64
+	start = time.Now()
+	err = filepath.Walk(tree, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files = append(files, data)
+		total += int64(len(data))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	read := time.Since(start).Seconds()
+	start = time.Now()
+	for _, data := range files {
+		rw.Bytes(data)
+	}
+	rewrite := time.Since(start).Seconds()
+	r.readMBs = float64(total) / 1e6 / max(read, 1e-6)
+	r.rewriteMBs = float64(total) / 1e6 / max(rewrite, 1e-6)
+	return nil
+}
+
+// untar extracts a checkpoint archive as it is, without rewriting.
+func untar(archive, dir string) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	root, err := os.OpenRoot(filepath.Dir(dir))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	base := filepath.Base(dir)
+	if err := root.Mkdir(base, 0o755); err != nil {
+		return err
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.Join(base, strings.TrimSuffix(hdr.Name, "/"))
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			err = root.MkdirAll(name, 0o755)
+		case tar.TypeSymlink:
+			err = root.Symlink(hdr.Linkname, name)
+		case tar.TypeReg:
+			var out *os.File
+			if out, err = root.Create(name); err == nil {
+				_, err = io.Copy(out, tr)
+				out.Close()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("extract %s: %w", hdr.Name, err)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
