@@ -113,7 +113,6 @@ func machine() string {
 // workload and scenario, one bar per tool, seconds on a log scale.
 func plot(results []*result, dir string) error {
 	var data strings.Builder
-	data.WriteString("label plain nix-vanilla checkpointBuildTools\n")
 	for _, r := range results {
 		for _, s := range scenarios {
 			fmt.Fprintf(&data, "\"%s\\n%s\"", r.workload.name, s)
@@ -143,6 +142,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set key top right
 set xtics rotate by 0 font ",8"
+set bmargin 4
 set grid ytics
 plot %q using 2:xtic(1) title "plain" lc rgb "#888888", '' using 3 title "nix-vanilla" lc rgb "#2a7ab0", '' using 4 title "checkpointBuildTools" lc rgb "#d08030"
 `, width, filepath.Join(dir, "results.png"), datFile)
