@@ -228,9 +228,13 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 		fmt.Fprintf(opts.Log, ", working directory %s", res.Rewrite(after.Dir))
 	}
 	fmt.Fprintln(opts.Log)
+	late := Late(opts.Stage, fresh)
 	for _, name := range merged.Conflicts {
-		fmt.Fprintf(opts.Log, "vanilla: warning: %s was changed both by the checkpointed phases and by this stage; using the value of the %s\n",
-			name, map[bool]string{true: "stage's attribute", false: "checkpointed phases"}[Late(opts.Stage, fresh)(name)])
+		winner := "checkpointed phases"
+		if late(name) {
+			winner = "stage's attribute"
+		}
+		fmt.Fprintf(opts.Log, "vanilla: warning: %s was changed both by the checkpointed phases and by this stage; using the value of the %s\n", name, winner)
 	}
 	for _, name := range merged.Skipped {
 		fmt.Fprintf(opts.Log, "vanilla: warning: %s is readonly here; not restored\n", name)
