@@ -2,7 +2,6 @@ package checkpoint
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 const (
@@ -340,6 +337,3 @@ func TestHashMapNeedsSameNames(t *testing.T) {
 		t.Fatalf("hashMap: %v", err)
 	}
 }
-
-var _ = bytes.NewReader
-var _ = zstd.NewReader

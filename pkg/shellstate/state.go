@@ -2,7 +2,6 @@ package shellstate
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -416,7 +415,3 @@ func names[T any](m map[string]T) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// ErrReadonly is returned (wrapped) for a readonly variable that a merge
-// would have to change.
-var ErrReadonly = errors.New("variable is readonly")
