@@ -386,3 +386,19 @@ func TestLargeEquivalence(t *testing.T) {
 	_, c := compareBuilds(t, bed, []string{"-E", expr("")}, []string{"-E", split})
 	t.Logf("%d files equal, %d of them but for the build-id note", c.Files, c.BuildIDOnly)
 }
+
+// TestCompressedLeftoverFails checks that a store path inside compressed
+// data, which no rewriting can reach, fails the restore with a message
+// that names the file.
+func TestCompressedLeftoverFails(t *testing.T) {
+	override := `old: { postConfigure = "echo $out | gzip -n > baked-path.gz"; }`
+	_, err := bed.Build(context.Background(), t.TempDir(), "-E", splitExpr("make-baked", override))
+	if err == nil {
+		t.Fatal("the split build succeeded")
+	}
+	for _, want := range []string{"baked-path.gz", "inside compressed data"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not mention %q:\n%v", want, err)
+		}
+	}
+}
