@@ -29,6 +29,7 @@ let
       split = false;
     };
     googletest = pkgs.callPackage ./packages/googletest.nix { };
+    openvswitch = pkgs.callPackage ./packages/openvswitch.nix { };
     binutils = pkgs.callPackage ./packages/binutils.nix { };
   };
   stamped =

@@ -56,7 +56,7 @@ func TestSplitEquivalence(t *testing.T) {
 			if err := bed.Check(context.Background(), name, split); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d files equal, %d of them but for the build-id note", c.Files, c.BuildIDOnly)
+			t.Logf("%d files equal, %d of them but for the build-id note, %d only once decompressed", c.Files, c.BuildIDOnly, c.GzipOnly)
 		})
 	}
 }
@@ -368,23 +368,33 @@ func TestVariants(t *testing.T) {
 	}
 }
 
-// TestLargeEquivalence builds GNU binutils from Debian's binutils-source
-// plain and split and compares them. It takes minutes, so it runs only
-// with VANILLA_LARGE=1 (bench/ builds the same package).
+// TestLargeEquivalence builds the bench's real-world packages from Debian
+// source packages (binutils-source, openvswitch-source) plain and split and
+// compares them. It takes minutes, so it runs only with VANILLA_LARGE=1.
 func TestLargeEquivalence(t *testing.T) {
 	if os.Getenv("VANILLA_LARGE") == "" {
-		t.Skip("set VANILLA_LARGE=1 to build binutils plain and split")
+		t.Skip("set VANILLA_LARGE=1 to build binutils and openvswitch plain and split")
 	}
-	if _, err := os.Stat("/usr/src/binutils/binutils-2.40.tar.xz"); err != nil {
-		t.Fatalf("%v: apt-get install binutils-source", err)
+	tests := []struct {
+		pkg, src, debian string
+	}{
+		{"binutils", "/usr/src/binutils/binutils-2.40.tar.xz", "binutils-source"},
+		{"openvswitch", "/usr/src/openvswitch/openvswitch.tar.gz", "openvswitch-source"},
 	}
-	expr := func(overlays string) string {
-		return fmt.Sprintf(`let pkgs = import %q { overlays = [ %s ]; }; in pkgs.callPackage %q { }`,
-			bed.Path("nix/host-pkgs.nix"), overlays, bed.Path("bench/packages/binutils.nix"))
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			if _, err := os.Stat(tt.src); err != nil {
+				t.Fatalf("%v: apt-get install %s", err, tt.debian)
+			}
+			expr := func(overlays string) string {
+				return fmt.Sprintf(`let pkgs = import %q { overlays = [ %s ]; }; in pkgs.callPackage %q { }`,
+					bed.Path("nix/host-pkgs.nix"), overlays, bed.Path("bench/packages/"+tt.pkg+".nix"))
+			}
+			split := fmt.Sprintf(`(%s).overrideAttrs { vanillaPackage = true; }`, expr(fmt.Sprintf("(import %q)", bed.Path("nix/overlay.nix"))))
+			_, c := compareBuilds(t, bed, []string{"-E", expr("")}, []string{"-E", split})
+			t.Logf("%d files equal, %d of them but for the build-id note, %d only once decompressed", c.Files, c.BuildIDOnly, c.GzipOnly)
+		})
 	}
-	split := fmt.Sprintf(`(%s).overrideAttrs { vanillaPackage = true; }`, expr(fmt.Sprintf("(import %q)", bed.Path("nix/overlay.nix"))))
-	_, c := compareBuilds(t, bed, []string{"-E", expr("")}, []string{"-E", split})
-	t.Logf("%d files equal, %d of them but for the build-id note", c.Files, c.BuildIDOnly)
 }
 
 // TestCompressedLeftoverFails checks that a store path inside compressed
