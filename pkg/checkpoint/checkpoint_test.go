@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,6 +121,36 @@ func build(t *testing.T, top, out string) {
 	if err := os.Link(filepath.Join(top, "src/sub/gen.h"), filepath.Join(top, "src/sub/gen-link.h")); err != nil {
 		t.Fatal(err)
 	}
+	// Modes that creating a file under the usual umask does not give.
+	for name, mode := range map[string]fs.FileMode{
+		"src/build/group-writable": 0o664,
+		"src/build/read-only":      0o444,
+		"src/build/setgid-tool":    0o755 | fs.ModeSetgid,
+	} {
+		p := filepath.Join(top, name)
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, gen, gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A large file that compresses badly: several zstd frames, and store
+	// paths where the restore's buffers end.
+	big := make([]byte, frameSize+frameSize/2)
+	rand.NewChaCha8([32]byte{1}).Read(big)
+	for _, at := range []int{0, 64<<10 - 20, smallFile - 5, frameSize - 30, len(big) - 60} {
+		copy(big[at:], "/nix/store/"+oldHash+"-pkg-1.0")
+	}
+	if err := os.WriteFile(filepath.Join(top, "src/build/big.a"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(top, "src/build/big.a"), gen, gen); err != nil {
+		t.Fatal(err)
+	}
 	write(t, out, tree{
 		"share/data":  "written during the build into /nix/store/" + oldHash + "-pkg-1.0\n",
 		"share/alias": "->data",
@@ -162,8 +193,8 @@ func TestSaveRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Rewritten != 3 {
-		t.Errorf("rewritten files = %d, want 3", res.Rewritten)
+	if res.Rewritten != 4 {
+		t.Errorf("rewritten files = %d, want 4", res.Rewritten)
 	}
 
 	mapping := strings.NewReplacer(oldHash, newHash, top, top2)

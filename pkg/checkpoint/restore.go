@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,7 +123,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res}
+	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask()}
 	defer x.closeRoots()
 	tree := opts.Tree && m.Tree
 	if opts.Tree && !m.Tree {
@@ -228,6 +230,8 @@ type extractor struct {
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
 	dirOrder []dirKey
+	// umask is the process's file mode creation mask.
+	umask fs.FileMode
 }
 
 type writtenFile struct {
@@ -360,6 +364,9 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		x.dirs = append(x.dirs, timedEntry{r, rel, mode, hdr.ModTime})
 		return nil
 	}
+	if hdr.Typeflag == tar.TypeReg {
+		return x.regular(r, rel, mode, hdr, tr)
+	}
 	dir, base, err := x.clear(r, rel)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", rel, err)
@@ -382,46 +389,112 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			return nil
 		}
 		return x.copyFile(lr, lrel, dir, base)
-	case tar.TypeReg:
-		f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
-		}
-		w := x.rw.Writer(f)
-		var sniff magicWriter
-		n, err := io.Copy(io.MultiWriter(w, &sniff), tr)
-		if err == nil {
-			err = w.Close()
-		}
-		if err == nil {
-			err = f.Chmod(mode)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			// Later steps (build-ids, ninja logs) keep modification times.
-			err = dir.Chtimes(base, hdr.ModTime, hdr.ModTime)
-		}
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
-		}
-		x.res.Files++
-		x.res.Bytes += n
-		if w.Count() > 0 {
-			x.res.Rewritten++
-		}
-		x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), w.Count() > 0, sniff.magic})
 	default:
 		return fmt.Errorf("restore %s: unsupported archive entry type %q", rel, hdr.Typeflag)
 	}
 	return nil
 }
 
-// clear returns the directory that holds rel, opened as a root of its own
-// (so that opening files in it walks no path), and rel's base name, with
-// whatever was at rel removed.
+// smallFile is the size up to which a file is read whole, rewritten in
+// place and written with one call; larger files stream through a
+// storepath.Writer.
+const smallFile = 1 << 20
+
+var smallBufs = sync.Pool{New: func() any {
+	b := make([]byte, smallFile)
+	return &b
+}}
+
+// regular restores a regular file: contents with store hashes rewritten,
+// mode and modification time.
+func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.Header, tr io.Reader) error {
+	dir, base, err := x.dir(r, rel)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	// Build trees mostly gain files, so create first and clear the way
+	// only when something is there (a source file the build changed).
+	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
+	if errors.Is(err, fs.ErrExist) {
+		if dir, base, err = x.clear(r, rel); err == nil {
+			f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	var magic [4]byte
+	rewritten := 0
+	if hdr.Size <= smallFile {
+		bp := smallBufs.Get().(*[]byte)
+		b := (*bp)[:hdr.Size]
+		if _, err = io.ReadFull(tr, b); err == nil {
+			copy(magic[:], b)
+			rewritten = x.rw.Bytes(b)
+			_, err = f.Write(b)
+		}
+		smallBufs.Put(bp)
+	} else {
+		if _, err = io.ReadFull(tr, magic[:]); err == nil {
+			w := x.rw.Writer(f)
+			if _, err = io.Copy(w, io.MultiReader(bytes.NewReader(magic[:]), tr)); err == nil {
+				err = w.Close()
+			}
+			rewritten = w.Count()
+		}
+	}
+	// The umask may have taken bits off the mode the file was created
+	// with, and creating never sets the setuid, setgid and sticky bits.
+	if err == nil && (mode.Perm()&x.umask != 0 || mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0) {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// Later steps (build-ids, ninja logs) keep modification times.
+		err = dir.Chtimes(base, hdr.ModTime, hdr.ModTime)
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
+	x.res.Files++
+	x.res.Bytes += hdr.Size
+	if rewritten > 0 {
+		x.res.Rewritten++
+	}
+	x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), rewritten > 0, magic})
+	return nil
+}
+
+// clear is dir, with whatever was at rel removed.
 func (x *extractor) clear(r *os.Root, rel string) (*os.Root, string, error) {
+	dir, base, err := x.dir(r, rel)
+	if err != nil {
+		return nil, "", err
+	}
+	err = dir.Remove(base)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrNotExist):
+		return dir, base, nil
+	case errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
+		// A directory the archive replaces by a file: forget the roots
+		// opened below it.
+		for _, key := range x.dirOrder {
+			if key.root == r && (key.dir == rel || strings.HasPrefix(key.dir, rel+"/")) {
+				x.dirRoots[key].Close()
+				delete(x.dirRoots, key)
+			}
+		}
+		x.dirOrder = slices.DeleteFunc(x.dirOrder, func(k dirKey) bool { _, ok := x.dirRoots[k]; return !ok })
+		return dir, base, dir.RemoveAll(base)
+	}
+	return nil, "", err
+}
+
+// dir returns the directory that holds rel, opened as a root of its own
+// (so that opening files in it walks no path), and rel's base name.
+func (x *extractor) dir(r *os.Root, rel string) (*os.Root, string, error) {
 	d, base := path.Split(rel)
 	dir := r
 	if d = strings.TrimSuffix(d, "/"); d != "" {
@@ -442,23 +515,7 @@ func (x *extractor) clear(r *os.Root, rel string) (*os.Root, string, error) {
 			x.dirOrder = append(x.dirOrder, key)
 		}
 	}
-	err := dir.Remove(base)
-	switch {
-	case err == nil || errors.Is(err, fs.ErrNotExist):
-		return dir, base, nil
-	case errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
-		// A directory the archive replaces by a file: forget the roots
-		// opened below it.
-		for _, key := range x.dirOrder {
-			if key.root == r && (key.dir == rel || strings.HasPrefix(key.dir, rel+"/")) {
-				x.dirRoots[key].Close()
-				delete(x.dirRoots, key)
-			}
-		}
-		x.dirOrder = slices.DeleteFunc(x.dirOrder, func(k dirKey) bool { _, ok := x.dirRoots[k]; return !ok })
-		return dir, base, dir.RemoveAll(base)
-	}
-	return nil, "", err
+	return dir, base, nil
 }
 
 // maxDirRoots bounds the directories kept open while extracting; archive
@@ -494,17 +551,23 @@ func (x *extractor) copyFile(fromRoot *os.Root, from string, dir *os.Root, base 
 	return dir.Chtimes(base, fi.ModTime(), fi.ModTime())
 }
 
-// magicWriter keeps the first four bytes written to it.
-type magicWriter struct {
-	magic [4]byte
-	n     int
-}
-
-func (m *magicWriter) Write(p []byte) (int, error) {
-	if m.n < len(m.magic) {
-		m.n += copy(m.magic[m.n:], p)
+// umask returns the process's umask as Linux reports it in
+// /proc/self/status, or 0o777 (so that every mode is set explicitly) if it
+// cannot be read. Reading it with umask(2) would mean setting it, which
+// races with other goroutines creating files.
+func umask() fs.FileMode {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
 	}
-	return len(p), nil
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return fs.FileMode(m)
+			}
+		}
+	}
+	return 0o777
 }
 
 // fixup recomputes build-ids of rewritten ELF files, looks for hashes left

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"syscall"
 
@@ -184,7 +183,7 @@ type archive struct {
 	sum   hash.Hash
 	count *countingWriter
 	buf   *bufio.Writer
-	zw    *zstd.Encoder
+	zw    *frameWriter
 	tw    *tar.Writer
 	links map[[2]uint64]string
 	files int
@@ -211,7 +210,7 @@ func createArchive(name string) (*archive, error) {
 	a := &archive{f: f, sum: sha256.New(), links: map[[2]uint64]string{}}
 	a.count = &countingWriter{w: io.MultiWriter(f, a.sum)}
 	a.buf = bufio.NewWriterSize(a.count, 1<<20)
-	a.zw, err = zstd.NewWriter(a.buf, zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	a.zw, err = newFrameWriter(a.buf, zstd.SpeedFastest)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -237,14 +236,34 @@ func (a *archive) add(name, src string, fi fs.FileInfo) error {
 		// them behind only by accident.
 		return nil
 	}
-	hdr, err := tar.FileInfoHeader(fi, link)
-	if err != nil {
-		return fmt.Errorf("archive %s: %w", src, err)
+	// The header is built by hand: tar.FileInfoHeader looks up user and
+	// group names for every file, which costs more than archiving small
+	// files, and a checkpoint records neither owner.
+	hdr := &tar.Header{
+		Name:       name,
+		Mode:       int64(mode.Perm()),
+		ModTime:    fi.ModTime(),
+		AccessTime: fi.ModTime(),
+		ChangeTime: fi.ModTime(),
+		Format:     tar.FormatPAX,
 	}
-	hdr.Name = name
-	hdr.Format = tar.FormatPAX
-	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-	hdr.AccessTime, hdr.ChangeTime = fi.ModTime(), fi.ModTime()
+	if mode&fs.ModeSetuid != 0 {
+		hdr.Mode |= 0o4000
+	}
+	if mode&fs.ModeSetgid != 0 {
+		hdr.Mode |= 0o2000
+	}
+	if mode&fs.ModeSticky != 0 {
+		hdr.Mode |= 0o1000
+	}
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, link
+	case mode.IsDir():
+		hdr.Typeflag = tar.TypeDir
+	default:
+		hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+	}
 	if mode.IsDir() {
 		hdr.Name += "/"
 	}

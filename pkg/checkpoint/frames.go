@@ -1,0 +1,106 @@
+package checkpoint
+
+import (
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// frameSize is how much of the archive goes into one zstd frame. Frames
+// are compressed independently, so on several cores they are compressed at
+// once; larger frames compress a little better and use more memory.
+const frameSize = 8 << 20
+
+// A frameWriter compresses what is written to it as a sequence of
+// independent zstd frames, several at a time, and writes them to w in
+// order. Concatenated frames are one valid zstd stream: any decoder reads
+// them as the whole data.
+//
+// klauspost's streaming encoder keeps a single frame, so it compresses on
+// about one core; tar | zstd -T0 uses all of them.
+type frameWriter struct {
+	w   io.Writer
+	enc *zstd.Encoder
+	buf []byte
+	// pending holds one channel per frame being compressed, in order.
+	pending chan chan []byte
+	done    chan struct{}
+	err     error // the first error writing to w; read after done
+	closed  bool
+	pool    sync.Pool
+}
+
+func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) {
+	workers := runtime.GOMAXPROCS(0)
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers),
+		zstd.WithWindowSize(frameSize))
+	if err != nil {
+		return nil, err
+	}
+	fw := &frameWriter{
+		w:       w,
+		enc:     enc,
+		pending: make(chan chan []byte, workers),
+		done:    make(chan struct{}),
+	}
+	fw.pool.New = func() any { return make([]byte, 0, frameSize) }
+	fw.buf = fw.pool.Get().([]byte)
+	go fw.drain()
+	return fw, nil
+}
+
+// drain writes compressed frames in the order they were started.
+func (fw *frameWriter) drain() {
+	defer close(fw.done)
+	for ch := range fw.pending {
+		frame := <-ch
+		if fw.err == nil {
+			_, fw.err = fw.w.Write(frame)
+		}
+	}
+}
+
+func (fw *frameWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), frameSize-len(fw.buf))
+		fw.buf = append(fw.buf, p[:k]...)
+		p, n = p[k:], n+k
+		if len(fw.buf) == frameSize {
+			fw.flush()
+		}
+	}
+	return n, nil
+}
+
+// flush starts compressing the buffered data as one frame.
+func (fw *frameWriter) flush() {
+	if len(fw.buf) == 0 {
+		return
+	}
+	ch := make(chan []byte, 1)
+	fw.pending <- ch // blocks while as many frames as cores are in flight
+	src := fw.buf
+	fw.buf = fw.pool.Get().([]byte)[:0]
+	go func() {
+		frame := fw.enc.EncodeAll(src, make([]byte, 0, len(src)/2))
+		fw.pool.Put(src[:0])
+		ch <- frame
+	}()
+}
+
+// Close compresses what is left, waits for every frame to be written and
+// returns the first write error.
+func (fw *frameWriter) Close() error {
+	if fw.closed {
+		return fw.err
+	}
+	fw.closed = true
+	fw.flush()
+	close(fw.pending)
+	<-fw.done
+	fw.enc.Close()
+	return fw.err
+}
