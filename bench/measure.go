@@ -47,8 +47,9 @@ type result struct {
 	// Checkpoint figures, from the last repetition.
 	stats                          checkpoint.Stats
 	saveSec, restoreSec, unpackSec []float64
-	// The practical limits on the same files: tar | zstd -T0, cp -a.
-	tarSec, cpSec []float64
+	// The practical limits on the same files: tar | zstd -T0, cp -a, and
+	// for a compressed restore, zstd -d | tar -x.
+	tarSec, cpSec, untarSec []float64
 	// Throughput of the hash rewrite and of a plain read, MB/s.
 	rewriteMBs, readMBs float64
 }
@@ -202,6 +203,15 @@ func (b *bench) limits(r *result, ckpt string) error {
 		return fmt.Errorf("cp -a: %v\n%s", err, out)
 	}
 	r.cpSec = append(r.cpSec, time.Since(start).Seconds())
+	if err := os.Mkdir(filepath.Join(dir, "untar"), 0o755); err != nil {
+		return err
+	}
+	start = time.Now()
+	sh = exec.Command("bash", "-c", `zstd -d -q -c "$1" | tar -C "$2" -x`, "untar", filepath.Join(dir, "tree.tar.zst"), filepath.Join(dir, "untar"))
+	if out, err := sh.CombinedOutput(); err != nil {
+		return fmt.Errorf("zstd -d | tar -x: %v\n%s", err, out)
+	}
+	r.untarSec = append(r.untarSec, time.Since(start).Seconds())
 
 	hashes := map[string]string{}
 	for _, p := range m.Outputs {

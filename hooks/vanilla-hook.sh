@@ -208,11 +208,11 @@ _vanillaRestore() {
     source "$_vanillaWork/restore.sh"
 }
 
-# _vanillaSince START: seconds since $EPOCHREALTIME was START, to 0.1 s.
+# _vanillaSince START: seconds since $EPOCHREALTIME was START, to 0.01 s.
 _vanillaSince() {
     local _vanillaNow=$EPOCHREALTIME
-    local _vanillaUs=$(((${_vanillaNow/./} - ${1/./}) / 100000))
-    printf '%d.%d' $((_vanillaUs / 10)) $((_vanillaUs % 10))
+    local _vanillaCs=$(((${_vanillaNow/./} - ${1/./}) / 10000))
+    printf '%d.%02d' $((_vanillaCs / 100)) $((_vanillaCs % 100))
 }
 
 # Runs after the checkpoint stage's last phase.

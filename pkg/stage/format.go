@@ -33,7 +33,11 @@ func count(n int) string {
 	return s
 }
 
-// seconds formats a duration as "1.2 s".
+// seconds formats a duration as "0.42 s" under ten seconds and "12.3 s"
+// above.
 func seconds(d time.Duration) string {
+	if d < 10*time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
 	return fmt.Sprintf("%.1f s", d.Seconds())
 }
