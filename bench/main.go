@@ -29,7 +29,7 @@ type workload struct {
 var workloads = []workload{
 	{"make-baked", "the smallest fixture: plain make, one C file", true},
 	{"demo", "testdata/demo: 160 generated C files, plain make", true},
-	{"googletest", "Debian's googletest 1.12.1 (/usr/src/googletest): C++, CMake + Ninja", false},
+	{"googletest", "Debian's googletest 1.12.1 (/usr/src/googletest): C++, CMake + Ninja, with its test suite built", false},
 	{"openvswitch", "Debian's openvswitch-source 3.1.0: a medium autotools build (C, libtool, Python generators); in place of libxcrypt, whose Debian source lacks build-aux/", false},
 	{"binutils", "Debian's binutils-source 2.40: a large autotools build", false},
 }
