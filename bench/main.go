@@ -83,6 +83,9 @@ func run(quick, smoke bool, reps int, out, only string) error {
 	if quick || smoke {
 		reps = 1
 	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
 	b := &bench{bed: bed, ctx: context.Background(), log: os.Stdout}
 	var results []*result
 	start := time.Now()
@@ -92,19 +95,22 @@ func run(quick, smoke bool, reps int, out, only string) error {
 			return fmt.Errorf("%s: %w", w.name, err)
 		}
 		results = append(results, r)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	md := report(results, reps, time.Since(start))
-	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(md), 0o644); err != nil {
-		return err
-	}
-	if err := plot(results, out); err != nil {
-		return err
+		// Write what there is after each workload: a long run that fails
+		// later keeps the tables it finished.
+		if err := write(out, results, reps, time.Since(start)); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("bench: wrote %s and %s\n", filepath.Join(out, "results.md"), filepath.Join(out, "results.png"))
 	return nil
+}
+
+func write(out string, results []*result, reps int, took time.Duration) error {
+	md := report(results, reps, took)
+	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	return plot(results, out)
 }
 
 // repoRoot is the checkout bench runs in: the directory above bench/.

@@ -44,6 +44,10 @@ type result struct {
 	workload workload
 	// times[scenario][tool] are the seconds of each repetition.
 	times map[string]map[string][]float64
+	// failed[scenario][tool] is why a build of checkpointBuildTools failed:
+	// the line of its log that says so. Failures of plain and split builds
+	// stop the bench.
+	failed map[string]map[string]string
 	// Checkpoint figures, from the last repetition.
 	stats                          checkpoint.Stats
 	saveSec, restoreSec, unpackSec []float64
@@ -89,9 +93,10 @@ func (b *bench) build(args map[string]string, attr string) (float64, string, err
 }
 
 func (b *bench) measure(w workload, reps int) (*result, error) {
-	r := &result{workload: w, times: map[string]map[string][]float64{}}
+	r := &result{workload: w, times: map[string]map[string][]float64{}, failed: map[string]map[string]string{}}
 	for _, s := range scenarios {
 		r.times[s] = map[string][]float64{}
+		r.failed[s] = map[string]string{}
 	}
 	record := func(s, tool string, sec float64) {
 		r.times[s][tool] = append(r.times[s][tool], sec)
@@ -124,7 +129,19 @@ func (b *bench) measure(w workload, reps int) (*result, error) {
 			{postInstall, cbt, "cbt", []string{"installNote", "changed"}},
 		}
 		for _, st := range steps {
+			if st.tool == cbt && st.scenario != clean && len(r.times[clean][cbt]) < rep {
+				// This repetition's prepareCheckpointBuild failed.
+				if r.failed[st.scenario][cbt] == "" {
+					r.failed[st.scenario][cbt] = "not run: its prepareCheckpointBuild failed"
+				}
+				continue
+			}
 			sec, log, err := b.build(args(st.mode, st.extra...), "")
+			if err != nil && st.tool == cbt {
+				r.failed[st.scenario][cbt] = failure(err.Error())
+				fmt.Fprintf(b.log, "bench: %s, %s, %s: failed: %s\n", w.name, st.scenario, st.tool, r.failed[st.scenario][cbt])
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -294,6 +311,23 @@ func untar(archive, dir string) error {
 			return fmt.Errorf("extract %s: %w", hdr.Name, err)
 		}
 	}
+}
+
+// failure picks the line of a failed build's log that says why: make's
+// "***" line or the first error, else the last line.
+func failure(log string) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	for _, l := range lines {
+		if strings.Contains(l, "*** ") {
+			return strings.TrimSpace(l)
+		}
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "error:") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func tail(s string, n int) string {

@@ -68,12 +68,27 @@ func report(results []*result, reps int, took time.Duration) string {
 		plainClean := summarize(r.times[clean][plain]).median
 		fmt.Fprintf(&b, "## %s\n\n%s.\n\n", r.workload.name, r.workload.what)
 		b.WriteString("| scenario | plain | nix-vanilla | checkpointBuildTools |\n| --- | --- | --- | --- |\n")
+		var failures []string
 		for _, s := range scenarios {
 			p := summarize(r.times[clean][plain])
 			v := summarize(r.times[s][vanilla])
 			c := summarize(r.times[s][cbt])
-			fmt.Fprintf(&b, "| %s | %s | %s = %s | %s = %s |\n", s, p.seconds(),
-				v.seconds(), ratio(v.median, plainClean), c.seconds(), ratio(c.median, plainClean))
+			cbtCell := fmt.Sprintf("%s = %s", c.seconds(), ratio(c.median, plainClean))
+			if why := r.failed[s][cbt]; why != "" {
+				failures = append(failures, fmt.Sprintf("checkpointBuildTools, %s: `%s`", s, why))
+				cbtCell = fmt.Sprintf("fails (%d)", len(failures))
+				if ok := len(r.times[s][cbt]); ok > 0 {
+					cbtCell = fmt.Sprintf("%s = %s; fails %d of %d times (%d)", c.seconds(), ratio(c.median, plainClean), reps-ok, reps, len(failures))
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s = %s | %s |\n", s, p.seconds(),
+				v.seconds(), ratio(v.median, plainClean), cbtCell)
+		}
+		for i, f := range failures {
+			fmt.Fprintf(&b, "\n(%d) %s", i+1, f)
+		}
+		if len(failures) > 0 {
+			b.WriteString("\n")
 		}
 		st := r.stats
 		tree := st.Bytes + st.PristineBytes
