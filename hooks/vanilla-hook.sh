@@ -133,7 +133,11 @@ _vanillaDeclareAssoc() {
 # options, working directory) the way the helper reads it.
 _vanillaDumpState() {
     mkdir -p "$1"
-    declare -p >"$1/vars.sh"
+    # bash leaves its dynamic DIRSTACK out of a bare `declare -p`.
+    {
+        declare -p
+        declare -p DIRSTACK
+    } >"$1/vars.sh"
     _vanillaDeclareAssoc >"$1/assoc.sh"
     declare -f >"$1/funcs.sh"
     {
@@ -169,6 +173,8 @@ _vanillaBegin() {
     case "$vanillaStage" in
         vanilla)
             echo "vanilla: checkpoint stage: running the phases up to buildPhase"
+            _vanillaCheckBuildPhase
+            _vanillaGuardLateFunctions
             ;;
         unwrapped)
             echo "vanilla: unwrapped stage: restoring the checkpoint, then running postBuild to installPhase"
@@ -179,8 +185,13 @@ _vanillaBegin() {
             fi
             ;;
         final)
-            echo "vanilla: final stage: restoring the installed outputs, then running fixupPhase and after"
-            _vanillaRestore -top "$NIX_BUILD_TOP"
+            if [[ -n "${doInstallCheck-}" || -n "${vanillaFinalTree-}" ]]; then
+                echo "vanilla: final stage: restoring the installed outputs and the build tree (installCheckPhase or vanillaFinalTree reads it), then running fixupPhase and after"
+                _vanillaRestore -top "$NIX_BUILD_TOP" -tree
+            else
+                echo "vanilla: final stage: restoring the installed outputs, then running fixupPhase and after"
+                _vanillaRestore -top "$NIX_BUILD_TOP"
+            fi
             local _vanillaHook
             # restore.sh sets _vanillaLateInstallHooks.
             for _vanillaHook in "${_vanillaLateInstallHooks[@]}"; do
@@ -196,14 +207,17 @@ _vanillaBegin() {
 # touch come from it, not from the checkpoint.
 _vanillaRestore() {
     local _vanillaArgs
-    if [[ "$vanillaStage" == unwrapped ]] && ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
+    if [[ "$vanillaStage" == unwrapped || " $* " == *" -tree "* ]] && ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
         local _vanillaStart=$EPOCHREALTIME
         _vanillaOrig_runPhase unpackPhase
         echo "vanilla: unpacked the source again for the files the build left alone, $(_vanillaSince "$_vanillaStart") s"
+        if [[ "$vanillaStage" == unwrapped ]]; then
+            "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
+        fi
     fi
     _vanillaOutputArgs
     "$_vanillaHelper" restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" \
-        -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" "${_vanillaArgs[@]}" "$@"
+        -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$" "${_vanillaArgs[@]}" "$@"
     # shellcheck source=/dev/null
     source "$_vanillaWork/restore.sh"
 }
@@ -224,17 +238,21 @@ _vanillaSaveCheckpoint() {
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
     fi
     "$_vanillaHelper" save -stage vanilla -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
-        "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -take-outputs "${_vanillaArgs[@]}"
+        "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -take-outputs -builder-pid "$$" "${_vanillaArgs[@]}"
     _vanillaMakeOutputs
 }
 
-# Runs after the unwrapped stage's last phase.
+# Runs after the unwrapped stage's last phase. The build tree is saved
+# too, for a final stage whose phases read it (installCheckPhase).
 _vanillaSaveInstalled() {
-    local _vanillaArgs
+    local _vanillaArgs _vanillaSnapshot=()
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
-    "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
-        -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" "${_vanillaArgs[@]}"
+    if [[ -e "$_vanillaWork/snapshot" ]]; then
+        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
+    fi
+    "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" -tree \
+        "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
     _vanillaMakeOutputs
 }
 
@@ -258,6 +276,10 @@ _vanillaRunPhase() {
             [[ "$_vanillaPhase" != buildPhase ]] || _vanillaInBuild=1
             _vanillaOrig_runPhase "$@"
             _vanillaInBuild=
+            if [[ -e "$_vanillaWork/late-call" ]]; then
+                echo "vanilla: $_vanillaPhase called a function of a late input (see above)" >&2
+                return 1
+            fi
             if [[ "$_vanillaPhase" == unpackPhase ]]; then
                 "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
             fi
@@ -279,11 +301,59 @@ _vanillaRunPhase() {
     esac
 }
 
+# _vanillaIsEarly NAME: whether the split kept attribute NAME, late by its
+# class, in the checkpoint stage (vanillaEarlyAttrs).
+_vanillaIsEarly() {
+    local _vanillaA
+    # shellcheck disable=SC2048
+    for _vanillaA in ${vanillaEarlyAttrs[*]-}; do
+        [[ "$_vanillaA" != "$1" ]] || return 0
+    done
+    return 1
+}
+
+# _vanillaCheckBuildPhase: the split defers `runHook postBuild` to the
+# unwrapped stage, so a buildPhase with commands after it would run them
+# before the package's postBuild. Fail now, before any phase, with the fix.
+_vanillaCheckBuildPhase() {
+    _vanillaIsEarly postBuild && return 0
+    ((_vanillaEarlyEnd >= 0)) || return 0
+    [[ " ${phases[*]} " == *" buildPhase "* ]] || return 0
+    if [[ -n "${buildPhase-}" ]]; then
+        printf '%s\n' "$buildPhase"
+    else
+        declare -f buildPhase
+    fi | "$_vanillaHelper" check-phase -phase buildPhase -hook postBuild
+}
+
+# _vanillaGuardLateFunctions: the checkpoint stage lacks the late inputs
+# (makeWrapper…). A call to one of their functions is the split's mistake,
+# never the package's: say so and fail the phase, even where the package
+# ignores the status.
+_vanillaGuardLateFunctions() {
+    local _vanillaFn _vanillaHook
+    declare -gA _vanillaLateFunctions=()
+    while read -r _vanillaFn _vanillaHook; do
+        declare -F "$_vanillaFn" >/dev/null || _vanillaLateFunctions[$_vanillaFn]=$_vanillaHook
+    done < <("$_vanillaHelper" late-functions)
+    ((${#_vanillaLateFunctions[@]} > 0)) || return 0
+    declare -F command_not_found_handle >/dev/null && return 0
+    command_not_found_handle() {
+        if [[ -n "${_vanillaLateFunctions[$1]-}" ]]; then
+            echo "vanilla: $1 comes from ${_vanillaLateFunctions[$1]}, a late input the checkpoint stage does not have, but ${curPhase:-a phase} calls it; add the input to vanillaEarlyInputs (or call $1 from postInstall or later)" >&2
+            : >"$_vanillaWork/late-call"
+        else
+            echo "${BASH_SOURCE[1]:-bash}: $1: command not found" >&2
+        fi
+        return 127
+    }
+}
+
 # runHook, wrapped: the checkpoint stage defers `runHook postBuild` (the
 # package's postBuild and the postBuildHooks) to the unwrapped stage, which
 # runs it first; postBuild is a late attribute.
 _vanillaRunHook() {
-    if [[ "$1" == postBuild && -n "${_vanillaInBuild-}" ]]; then
+    if [[ "$1" == postBuild && -n "${_vanillaInBuild-}" ]] && ! _vanillaIsEarly postBuild; then
         vanillaRunPostBuild=1
         return 0
     fi

@@ -17,24 +17,78 @@ let
   attrs = attrsOf base;
   outputs = attrs.outputs or [ "out" ];
   inputName = x: if lib.isDerivation x then x.name or "" else "";
-  userLateInputs = attrs.vanillaLateInputs or [ ];
-  isLate = x: builtins.elem (inputName x) lateHookNames || builtins.elem x userLateInputs;
-  finalOnly = classification.final ++ attrs.vanillaLateAttrs or [ ];
-  unwrappedOnly = classification.unwrapped ++ attrs.vanillaInstallAttrs or [ ];
+  names = n: attrs.${n} or [ ];
 
+  # Attributes the split keeps in the checkpoint stage although their class
+  # is later, because the plain build reads them (or what they add) before
+  # buildPhase ends:
+  # - check inputs when doCheck is set (make-derivation puts them on PATH
+  #   from the start, where configure may probe them), and install-check
+  #   inputs when doInstallCheck is;
+  # - postBuild when a buildPhase written by the package runs commands
+  #   after `runHook postBuild` (the split would run them before it);
+  # - what the package lists in vanillaEarlyAttrs.
+  checkInputsEarly = attrs.doCheck or false;
+  installCheckInputsEarly =
+    (attrs.doInstallCheck or false) && (names "nativeInstallCheckInputs" ++ names "installCheckInputs") != [ ];
+  commandsAfter =
+    hook: code:
+    let
+      parts = lib.splitString "runHook ${hook}" code;
+      blank = c: c == " " || c == "\t" || c == ";";
+      uncomment = line: lib.concatStrings (lib.filter (c: !blank c) (lib.stringToCharacters (builtins.head (lib.splitString "#" line))));
+      rest = lib.filter (l: l != "") (map uncomment (lib.splitString "\n" (lib.last parts)));
+    in
+    builtins.length parts > 1 && rest != [ ];
+  postBuildEarly = builtins.isString (attrs.buildPhase or null) && commandsAfter "postBuild" attrs.buildPhase;
+  earlyAttrs = lib.unique (
+    names "vanillaEarlyAttrs"
+    ++ lib.optionals checkInputsEarly [ "nativeCheckInputs" "checkInputs" ]
+    ++ lib.optionals installCheckInputsEarly [ "doInstallCheck" "nativeInstallCheckInputs" "installCheckInputs" ]
+    ++ lib.optional postBuildEarly "postBuild"
+  );
+
+  # A custom phase's body belongs to the stage its phase runs in.
+  phaseBodies = lists: lib.filter (n: attrs ? ${n}) (lib.concatMap names lists);
+  finalOnly = lib.subtractLists earlyAttrs (
+    classification.final
+    ++ names "vanillaLateAttrs"
+    ++ phaseBodies [ "preFixupPhases" "preDistPhases" "postPhases" ]
+  );
+  unwrappedOnly = lib.subtractLists earlyAttrs (
+    classification.unwrapped ++ names "vanillaInstallAttrs" ++ phaseBodies [ "preInstallPhases" ]
+  );
+
+  # Inputs: the package's vanillaLateInputs are late whatever they are; a
+  # built-in late hook (makeWrapper…) is late unless the package lists it
+  # in vanillaEarlyInputs or an attribute of the checkpoint stage mentions
+  # one of its functions (makeWrapper in buildPhase).
+  userLateInputs = names "vanillaLateInputs";
+  userEarlyInputs = names "vanillaEarlyInputs";
+  textOf = set: lib.concatStringsSep "\n" (lib.filter builtins.isString (lib.attrValues set));
+  earlyText = textOf (removeAttrs attrs (finalOnly ++ unwrappedOnly));
+  unwrappedText = textOf (removeAttrs attrs finalOnly);
+  mentions = text: x: lib.any (fn: lib.hasInfix fn text) (functionsOf (inputName x));
+  isLate =
+    x:
+    builtins.elem x userLateInputs
+    || (
+      builtins.elem (inputName x) lateHookNames && !(builtins.elem x userEarlyInputs) && !(mentions earlyText x)
+    );
   # A late input goes to the unwrapped stage too when an attribute that
   # stage runs mentions one of its functions (wrapProgram in postInstall).
-  unwrappedText = lib.concatStringsSep "\n" (
-    lib.filter builtins.isString (lib.attrValues (removeAttrs attrs finalOnly))
-  );
-  neededByUnwrapped =
-    x: isLate x && lib.any (fn: lib.hasInfix fn unwrappedText) (functionsOf (inputName x));
+  neededByUnwrapped = x: isLate x && mentions unwrappedText x;
   inputs = pred: list: lib.filter pred list;
 
+  # Attributes every stage gets: what the split decided, for the hook.
+  common = lib.optionalAttrs (earlyAttrs != [ ]) { vanillaEarlyAttrs = earlyAttrs; };
+  # The split's own declarations name inputs: the earlier stages must not
+  # depend on late ones through them.
+  declarations = [ "vanillaPackage" "passthru" "vanillaLateInputs" "vanillaEarlyInputs" ];
+
   vanilla = base.stdenv.mkDerivation (
-    removeAttrs attrs (
-      finalOnly ++ unwrappedOnly ++ [ "vanillaPackage" "passthru" ]
-    )
+    removeAttrs attrs (finalOnly ++ unwrappedOnly ++ declarations)
+    // common
     // {
       vanillaStage = "vanilla";
       outputs = [ "checkpoint" ] ++ outputs;
@@ -44,7 +98,8 @@ let
   );
 
   unwrapped = base.stdenv.mkDerivation (
-    removeAttrs attrs (finalOnly ++ [ "vanillaPackage" "passthru" ])
+    removeAttrs attrs (finalOnly ++ declarations)
+    // common
     // {
       vanillaStage = "unwrapped";
       vanillaFrom = vanilla.checkpoint;
@@ -56,11 +111,15 @@ let
     }
   );
 
-  final = base.overrideAttrs (prev: {
-    vanillaStage = "final";
-    vanillaFrom = unwrapped.checkpoint;
-    nativeBuildInputs = (prev.nativeBuildInputs or [ ]) ++ [ vanillaHook ];
-  });
+  final = base.overrideAttrs (
+    prev:
+    common
+    // {
+      vanillaStage = "final";
+      vanillaFrom = unwrapped.checkpoint;
+      nativeBuildInputs = (prev.nativeBuildInputs or [ ]) ++ [ vanillaHook ];
+    }
+  );
 in
 {
   inherit vanilla unwrapped final;

@@ -4,8 +4,10 @@
 // Usage:
 //
 //	vanilla snapshot -top DIR -to FILE
-//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] -fresh DIR -end DIR [-take-outputs] -output NAME=PATH...
-//	vanilla restore -stage STAGE -from DIR -top DIR -fresh DIR -script FILE -output NAME=PATH...
+//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
+//	vanilla restore -stage STAGE -from DIR -top DIR [-tree] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
+//	vanilla check-phase -phase NAME -hook HOOK < CODE
+//	vanilla late-functions
 //	vanilla version
 package main
 
@@ -20,6 +22,9 @@ import (
 	"strings"
 
 	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
+	"github.com/nix-vanilla/nix-vanilla/pkg/classify"
+	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
+	"github.com/nix-vanilla/nix-vanilla/pkg/phases"
 	"github.com/nix-vanilla/nix-vanilla/pkg/stage"
 )
 
@@ -30,6 +35,11 @@ Commands the setup hook runs in a split build:
   save       write a stage's checkpoint at its end
   restore    restore the previous stage's checkpoint; write a script
              that replays its shell state
+  check-phase
+             fail when a phase's code (on standard input) runs commands
+             after a hook that the split runs in a later stage
+  late-functions
+             list the functions of late inputs and their hooks
 
 Other commands:
   version    print the version
@@ -47,9 +57,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	commands := map[string]func(context.Context, []string, io.Writer) error{
-		"snapshot": snapshot,
-		"save":     save,
-		"restore":  restore,
+		"snapshot":    snapshot,
+		"save":        save,
+		"restore":     restore,
+		"check-phase": checkPhase,
+		"late-functions": func(context.Context, []string, io.Writer) error {
+			for _, in := range classify.Default().LateInputs {
+				for _, fn := range in.Functions {
+					fmt.Fprintf(stdout, "%s %s\n", fn, in.Name)
+				}
+			}
+			return nil
+		},
 		"version": func(context.Context, []string, io.Writer) error {
 			fmt.Fprintln(stdout, version())
 			return nil
@@ -74,12 +93,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintf(stderr, "vanilla: %v\n", err)
+		if advice := adviceFor(err); advice != "" {
+			fmt.Fprintf(stderr, "vanilla: %s\n", advice)
+		}
 		if checkpoint.IsCorrupt(err) {
 			return 3
 		}
 		return 1
 	}
 	return 0
+}
+
+// adviceFor says what a user can do about err, or nothing.
+func adviceFor(err error) string {
+	var tail *phases.TailError
+	if errors.As(err, &tail) {
+		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the checkpoint stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
+	}
+	var mismatch *drvattrs.MismatchError
+	if errors.As(err, &mismatch) {
+		return "this happens when a split package is changed with lib.overrideDerivation, which changes the final stage alone; " +
+			"use overrideAttrs instead (it keeps the split: pkg.overrideAttrs { postInstall = …; }), or set vanillaPackage = false"
+	}
+	return ""
+}
+
+// attrsFlag adds -builder-pid, the process whose environment holds the
+// derivation's attributes, and returns a function reading them (from
+// $NIX_ATTRS_JSON_FILE under structured attributes).
+func attrsFlag(fs *flag.FlagSet) func() (drvattrs.Attrs, error) {
+	pid := fs.Int("builder-pid", 0, "the builder's process ($$ in the setup hook)")
+	return func() (drvattrs.Attrs, error) {
+		json := os.Getenv("NIX_ATTRS_JSON_FILE")
+		if json == "" && *pid == 0 {
+			return nil, usageError{errors.New("-builder-pid is required without structured attributes")}
+		}
+		return drvattrs.Read(drvattrs.Options{PID: *pid, AttrsJSON: json})
+	}
 }
 
 func version() string {
@@ -165,6 +215,8 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	fresh := fs.String("fresh", "", "the shell state before the stage's first phase")
 	end := fs.String("end", "", "the shell state after the stage's last phase")
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
+	tree := fs.Bool("tree", false, "save the build tree (always, for the checkpoint stage)")
+	readAttrs := attrsFlag(fs)
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "stage", "to", "top", "fresh", "end"); err != nil {
@@ -174,11 +226,33 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	attrs, err := readAttrs()
+	if err != nil {
+		return err
+	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Log: stdout,
+		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Log: stdout,
 	})
 	return err
+}
+
+func checkPhase(_ context.Context, args []string, _ io.Writer) error {
+	fs := flag.NewFlagSet("check-phase", flag.ContinueOnError)
+	phase := fs.String("phase", "", "the phase's name")
+	hook := fs.String("hook", "", "the hook the split runs in a later stage")
+	if err := parse(fs, args, "phase", "hook"); err != nil {
+		return err
+	}
+	code, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return err
+	}
+	tails, err := phases.AfterHook(string(code), *hook, *phase)
+	if err != nil || len(tails) == 0 {
+		return err
+	}
+	return &phases.TailError{Phase: *phase, Hook: *hook, Tails: tails}
 }
 
 func restore(ctx context.Context, args []string, stdout io.Writer) error {
@@ -188,6 +262,8 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
 	fresh := fs.String("fresh", "", "the shell state before the stage's first phase")
 	script := fs.String("script", "", "where to write the script that replays the shell state")
+	tree := fs.Bool("tree", false, "restore the build tree (always, for the unwrapped stage)")
+	readAttrs := attrsFlag(fs)
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "stage", "from", "top", "fresh", "script"); err != nil {
@@ -200,7 +276,11 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	if name == stage.Checkpoint {
 		return usageError{errors.New("the checkpoint stage restores nothing")}
 	}
+	attrs, err := readAttrs()
+	if err != nil {
+		return err
+	}
 	return stage.Restore(ctx, stage.RestoreOptions{
-		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Log: stdout,
+		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs, Log: stdout,
 	})
 }

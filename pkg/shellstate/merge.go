@@ -135,9 +135,30 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 			fmt.Fprintf(&b, "mkdir -p -- %s\n", dir)
 		}
 		fmt.Fprintf(&b, "cd -- %s\n", dir)
+		if err := pushDirs(&b, after.Vars["DIRSTACK"], rewrite); err != nil {
+			return nil, err
+		}
 	}
 	m.Script = b.String()
 	return m, nil
+}
+
+// pushDirs writes the commands that rebuild the directory stack (pushd in
+// preBuild, popd in postBuild): bash owns DIRSTACK, so it cannot be
+// declared, but `pushd -n` adds an entry below the top without changing
+// directory. Entry 0 is the working directory, already changed into.
+func pushDirs(b *strings.Builder, stack *Var, rewrite func(string) string) error {
+	if stack == nil || stack.Kind != Indexed {
+		return nil
+	}
+	for i := len(stack.Elems) - 1; i >= 1; i-- {
+		dir, err := quote(rewrite(stack.Elems[i].Value))
+		if err != nil {
+			return fmt.Errorf("directory stack: %w", err)
+		}
+		fmt.Fprintf(b, "pushd -n -- %s >/dev/null\n", dir)
+	}
+	return nil
 }
 
 // splice merges a variable both sides changed: when the early phases

@@ -258,3 +258,33 @@ restore`)
 		t.Errorf("conflicts = %v", m.Conflicts)
 	}
 }
+
+// pushd in preBuild and popd in postBuild: the stack crosses stages.
+func TestMergeDirectoryStack(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{"a", "b", "c"} {
+		if err := os.Mkdir(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := dump(t, `cd `+base)
+	after := dump(t, `cd `+base+`; pushd a >/dev/null; pushd ../b >/dev/null; pushd "$OLDPWD" >/dev/null`)
+	fresh := dump(t, `cd `+base+`/c`)
+	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, `restore() {
+`+m.Script+`
+}
+restore
+popd >/dev/null; popd >/dev/null; echo "$PWD" >"$STATE/popped"
+`)
+	want := []string{base + "/a", base + "/b", base + "/a", base}
+	if s := strings.Join(elemValues(got.Vars["DIRSTACK"]), " "); s != strings.Join(want[2:], " ") {
+		t.Errorf("after two popd, DIRSTACK = %q, want %q", s, strings.Join(want[2:], " "))
+	}
+	if s := strings.Join(elemValues(after.Vars["DIRSTACK"]), " "); s != strings.Join(want, " ") {
+		t.Errorf("recorded DIRSTACK = %q, want %q", s, strings.Join(want, " "))
+	}
+}

@@ -2,8 +2,10 @@ package stage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
 	"github.com/nix-vanilla/nix-vanilla/pkg/classify"
+	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/shellstate"
 )
 
@@ -40,6 +43,10 @@ const (
 	EndState   = "state/end"
 )
 
+// AttrsFile is the file of a checkpoint that holds the attributes of the
+// derivation that wrote it.
+const AttrsFile = "attrs.json"
+
 // SaveOptions say what a stage saves at its end.
 type SaveOptions struct {
 	Stage Name
@@ -52,6 +59,10 @@ type SaveOptions struct {
 	// Snapshot is the file written by `vanilla snapshot` after
 	// unpackPhase; empty when the build unpacked nothing.
 	Snapshot string
+	// Tree saves the build tree under Top from a later stage too: the
+	// unwrapped stage saves it for a final stage whose phases read it
+	// (installCheckPhase). The checkpoint stage always saves it.
+	Tree bool
 	// Fresh and End are the state directories the hook wrote before the
 	// stage's first phase and after its last.
 	Fresh, End string
@@ -60,6 +71,9 @@ type SaveOptions struct {
 	// TakeOutputs empties the outputs once saved (the checkpoint stage's
 	// outputs are not meant to be used).
 	TakeOutputs bool
+	// Attrs are the derivation's attributes, recorded so that the next
+	// stage can check it was made from the same package.
+	Attrs drvattrs.Attrs
 	// Log receives one line saying what was saved.
 	Log io.Writer
 }
@@ -88,13 +102,16 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		Dir:      opts.Dir,
 		Name:     opts.Name,
 		Top:      opts.Top,
-		Tree:     opts.Stage == Checkpoint,
+		Tree:     opts.Stage == Checkpoint || opts.Tree,
 		Skip:     Skip,
 		Snapshot: snap,
 		Outputs:  opts.Outputs,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := opts.Attrs.WriteFile(filepath.Join(opts.Dir, AttrsFile)); err != nil {
+		return nil, fmt.Errorf("save derivation attributes: %w", err)
 	}
 	for dst, src := range map[string]string{FreshState: opts.Fresh, EndState: opts.End} {
 		if err := copyDir(src, filepath.Join(opts.Dir, dst)); err != nil {
@@ -154,12 +171,18 @@ type RestoreOptions struct {
 	// Top is $NIX_BUILD_TOP; the unwrapped stage restores the tree there,
 	// over the freshly unpacked source.
 	Top string
+	// Tree restores the build tree in the final stage too, which then has
+	// unpacked the source again.
+	Tree bool
 	// Fresh is the state directory the hook wrote before the first phase.
 	Fresh string
 	// Outputs maps output names to this stage's output paths.
 	Outputs map[string]string
 	// Script is where to write the bash code the hook sources next.
 	Script string
+	// Attrs are this stage's derivation attributes. Every attribute the
+	// earlier stage was built with must be among them, unchanged.
+	Attrs drvattrs.Attrs
 	// Log receives one line per step, and warnings.
 	Log io.Writer
 }
@@ -174,7 +197,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	res, err := checkpoint.Restore(ctx, checkpoint.RestoreOptions{
 		Dir:     opts.From,
 		Top:     opts.Top,
-		Tree:    opts.Stage == Unwrapped,
+		Tree:    opts.Stage == Unwrapped || opts.Tree,
 		Outputs: opts.Outputs,
 	})
 	if err != nil {
@@ -195,6 +218,9 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 		fmt.Fprintf(opts.Log, "vanilla: warning: %s\n", w)
 	}
 
+	if err := sameSource(opts, res.Rewrite); err != nil {
+		return err
+	}
 	before, err := shellstate.Read(filepath.Join(opts.From, FreshState))
 	if err != nil {
 		return err
@@ -209,9 +235,9 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	}
 	merged, err := shellstate.Merge(before, after, fresh, shellstate.MergeOptions{
 		Owned:     Owned(fresh),
-		Late:      Late(opts.Stage, fresh),
+		Late:      setLate(opts.Stage, opts.Attrs),
 		Rewrite:   res.Rewrite,
-		CreateDir: opts.Stage == Final,
+		CreateDir: opts.Stage == Final && !opts.Tree,
 	})
 	if err != nil {
 		return err
@@ -228,7 +254,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 		fmt.Fprintf(opts.Log, ", working directory %s", res.Rewrite(after.Dir))
 	}
 	fmt.Fprintln(opts.Log)
-	late := Late(opts.Stage, fresh)
+	late := setLate(opts.Stage, opts.Attrs)
 	for _, name := range merged.Conflicts {
 		winner := "checkpointed phases"
 		if late(name) {
@@ -268,11 +294,13 @@ func lateInstallHooks(before, fresh *shellstate.State) string {
 	return decl + "\n"
 }
 
-// buildVars are variables that Nix, setup.sh or the hook set for each build
-// afresh.
+// buildVars are variables that Nix, setup.sh or the hook set for each
+// build afresh and that no phase is expected to change. Others that Nix
+// sets (HOME, TMPDIR, NIX_BUILD_TOP) are not owned: a phase that changed
+// them (export HOME=$TMPDIR in preConfigure) changed them for the phases
+// after it too.
 var buildVars = []string{
-	"NIX_BUILD_TOP", "TMPDIR", "TEMPDIR", "TMP", "TEMP", "HOME", "NIX_LOG_FD",
-	"NIX_BUILD_CORES", "NIX_ATTRS_SH_FILE", "NIX_ATTRS_JSON_FILE", "NIX_STORE",
+	"NIX_LOG_FD", "NIX_BUILD_CORES", "NIX_ATTRS_SH_FILE", "NIX_ATTRS_JSON_FILE",
 	"curPhase", "outputs", "checkpoint", "vanillaStage", "vanillaFrom", "vanillaOutputs",
 }
 
@@ -287,14 +315,21 @@ func Owned(fresh *shellstate.State) func(string) bool {
 }
 
 // Late returns the predicate for the late attributes of stage: those the
-// classification (and the package's vanillaLateAttrs and
-// vanillaInstallAttrs) gives to it or to a later stage.
-func Late(stage Name, fresh *shellstate.State) func(string) bool {
+// classification gives to it or to a later stage, those the package
+// declares with vanillaLateAttrs and vanillaInstallAttrs, and the bodies
+// of the custom phases that run there (a docPhase in preInstallPhases),
+// less those the split kept early (vanillaEarlyAttrs). attrs are the
+// stage's derivation attributes.
+func Late(stage Name, attrs drvattrs.Attrs) func(string) bool {
 	table := classify.Default()
-	final := words(fresh.Vars["vanillaLateAttrs"])
-	unwrapped := words(fresh.Vars["vanillaInstallAttrs"])
+	list := func(n string) []string { return attrWords(attrs[n]) }
+	final := slices.Concat(list("vanillaLateAttrs"), list("preFixupPhases"), list("preDistPhases"), list("postPhases"))
+	unwrapped := slices.Concat(list("vanillaInstallAttrs"), list("preInstallPhases"))
+	early := list("vanillaEarlyAttrs")
 	return func(name string) bool {
 		switch {
+		case slices.Contains(early, name):
+			return false
 		case table.Of(name) == classify.Final || slices.Contains(final, name):
 			return true
 		case table.Of(name) == classify.Unwrapped || slices.Contains(unwrapped, name):
@@ -302,6 +337,77 @@ func Late(stage Name, fresh *shellstate.State) func(string) bool {
 		}
 		return false
 	}
+}
+
+// setLate is Late for the attributes the stage's derivation sets: a late
+// attribute the package left unset (installPhase, which meson's hook sets
+// during configure) keeps what the early phases chose.
+func setLate(stage Name, attrs drvattrs.Attrs) func(string) bool {
+	late := Late(stage, attrs)
+	return func(name string) bool {
+		_, set := attrs[name]
+		return set && late(name)
+	}
+}
+
+// attrWords splits an attribute's value into words: a string at blanks, a
+// structured attribute's JSON list into its strings.
+func attrWords(v string) []string {
+	if strings.HasPrefix(v, "[") {
+		var l []string
+		if json.Unmarshal([]byte(v), &l) == nil {
+			return l
+		}
+	}
+	if strings.HasPrefix(v, `"`) {
+		var s string
+		if json.Unmarshal([]byte(v), &s) == nil {
+			v = s
+		}
+	}
+	return strings.Fields(v)
+}
+
+// stageAttrs are the attributes the split gives each stage a value of its
+// own: its name, its checkpoint, its outputs and its inputs (late inputs
+// are left out of earlier stages).
+var stageAttrs = []string{
+	"vanillaStage", "vanillaFrom", "outputs", "checkpoint",
+	"vanillaPackage", "vanillaLateInputs", "vanillaEarlyInputs",
+	"nativeBuildInputs", "buildInputs", "propagatedBuildInputs", "propagatedNativeBuildInputs",
+	"depsBuildBuild", "depsBuildBuildPropagated", "depsBuildTarget", "depsBuildTargetPropagated",
+	"depsHostHost", "depsHostHostPropagated", "depsTargetTarget", "depsTargetTargetPropagated",
+}
+
+// sameSource checks that this stage was made from the package the
+// earlier stage was built from: lib.overrideDerivation changes the final
+// derivation alone, and its change would be lost.
+func sameSource(opts RestoreOptions, rewrite func(string) string) error {
+	earlier, err := drvattrs.ReadFile(filepath.Join(opts.From, AttrsFile))
+	if err != nil {
+		return &checkpoint.CorruptError{Dir: opts.From, Err: err}
+	}
+	outputs := attrWords(opts.Attrs["outputs"])
+	if strings.HasPrefix(opts.Attrs["outputs"], "{") {
+		var m map[string]string
+		if json.Unmarshal([]byte(opts.Attrs["outputs"]), &m) == nil {
+			outputs = slices.Collect(maps.Keys(m))
+		}
+	}
+	outputs = append(outputs, attrWords(earlier["outputs"])...)
+	changes := drvattrs.Compare(earlier, opts.Attrs, drvattrs.CompareOptions{
+		Ignore:  func(n string) bool { return slices.Contains(stageAttrs, n) || slices.Contains(outputs, n) },
+		Own:     Late(opts.Stage, opts.Attrs),
+		Rewrite: rewrite,
+	})
+	if len(changes) > 0 {
+		earlierName := "checkpoint"
+		if opts.Stage == Final {
+			earlierName = string(Unwrapped)
+		}
+		return &drvattrs.MismatchError{Stage: string(opts.Stage), Earlier: earlierName, Changes: changes}
+	}
+	return nil
 }
 
 // words returns a variable's words: a scalar split at blanks, an indexed

@@ -1,0 +1,85 @@
+package drvattrs
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Change is one attribute two stages do not share.
+type Change struct {
+	Name string
+	// Was is the earlier stage's value and Now the later one's; Had and
+	// Has say whether each stage had the attribute at all.
+	Was, Now string
+	Had, Has bool
+}
+
+func (c Change) String() string {
+	switch {
+	case !c.Has:
+		return c.Name + " was removed"
+	case !c.Had:
+		return c.Name + " was added"
+	}
+	return c.Name + " differs"
+}
+
+// CompareOptions say which differences two stages may have.
+type CompareOptions struct {
+	// Ignore reports attributes that differ between stages by design:
+	// the stage's name, its inputs, its outputs.
+	Ignore func(name string) bool
+	// Own reports attributes the later stage may have alone: those that
+	// belong to it or to a stage after it.
+	Own func(name string) bool
+	// Rewrite maps the earlier stage's text to the later one's (store
+	// hashes of the outputs). Nil means none.
+	Rewrite func(string) string
+}
+
+// Compare returns what the later stage has that the earlier one was not
+// built with, sorted by name.
+func Compare(earlier, later Attrs, opts CompareOptions) []Change {
+	ignore := func(n string) bool { return opts.Ignore != nil && opts.Ignore(n) }
+	rewrite := opts.Rewrite
+	if rewrite == nil {
+		rewrite = func(s string) string { return s }
+	}
+	var changes []Change
+	for n, was := range earlier {
+		if ignore(n) {
+			continue
+		}
+		now, ok := later[n]
+		if !ok || rewrite(was) != now {
+			changes = append(changes, Change{Name: n, Was: was, Now: now, Had: true, Has: ok})
+		}
+	}
+	for n, now := range later {
+		if _, ok := earlier[n]; ok || ignore(n) || (opts.Own != nil && opts.Own(n)) {
+			continue
+		}
+		changes = append(changes, Change{Name: n, Now: now, Has: true})
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Name < changes[j].Name })
+	return changes
+}
+
+// MismatchError reports that a stage was not made from the same package
+// as the stage before it.
+type MismatchError struct {
+	// Stage is the stage that found the mismatch; Earlier the one whose
+	// checkpoint it restores.
+	Stage, Earlier string
+	Changes        []Change
+}
+
+func (e *MismatchError) Error() string {
+	var what []string
+	for _, c := range e.Changes {
+		what = append(what, c.String())
+	}
+	return fmt.Sprintf("the %s stage was not made from the package the %s stage was built from: %s",
+		e.Stage, e.Earlier, strings.Join(what, ", "))
+}

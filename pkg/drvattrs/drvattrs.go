@@ -1,0 +1,116 @@
+package drvattrs
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Attrs maps attribute names to values: the text Nix put in the
+// environment, or compact JSON for structured attributes.
+type Attrs map[string]string
+
+// nixVars are the variables Nix sets for every build, whatever the
+// derivation says.
+var nixVars = []string{
+	"HOME", "PATH", "NIX_BUILD_TOP", "NIX_BUILD_CORES", "NIX_LOG_FD", "NIX_STORE",
+	"TMPDIR", "TEMPDIR", "TMP", "TEMP", "TERM", "PWD", "SHLVL", "_",
+	"NIX_ATTRS_JSON_FILE", "NIX_ATTRS_SH_FILE",
+}
+
+// Options say where to read a build's attributes from.
+type Options struct {
+	// PID is the builder's process, whose initial environment holds the
+	// attributes. Read uses it when AttrsJSON is empty.
+	PID int
+	// AttrsJSON is $NIX_ATTRS_JSON_FILE of a build with structured
+	// attributes.
+	AttrsJSON string
+}
+
+// Read returns the attributes of the running build.
+func Read(opts Options) (Attrs, error) {
+	if opts.AttrsJSON != "" {
+		data, err := os.ReadFile(opts.AttrsJSON)
+		if err != nil {
+			return nil, fmt.Errorf("read derivation attributes: %w", err)
+		}
+		return FromJSON(data)
+	}
+	name := filepath.Join("/proc", fmt.Sprint(opts.PID), "environ")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read derivation attributes from the builder's environment: %w", err)
+	}
+	return FromEnviron(data)
+}
+
+// FromEnviron parses a NUL-separated environment, as /proc/PID/environ
+// holds it, leaving out the variables Nix sets for every build and
+// reading the files of passAsFile attributes.
+func FromEnviron(data []byte) (Attrs, error) {
+	a := Attrs{}
+	for kv := range bytes.SplitSeq(data, []byte{0}) {
+		k, v, ok := strings.Cut(string(kv), "=")
+		if !ok || k == "" || slices.Contains(nixVars, k) {
+			continue
+		}
+		a[k] = v
+	}
+	for _, n := range strings.Fields(a["passAsFile"]) {
+		p, ok := a[n+"Path"]
+		if !ok {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read attribute %s passed as a file: %w", n, err)
+		}
+		a[n] = string(data)
+		delete(a, n+"Path")
+	}
+	return a, nil
+}
+
+// FromJSON parses structured attributes.
+func FromJSON(data []byte) (Attrs, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("read structured attributes: %w", err)
+	}
+	a := Attrs{}
+	for k, v := range raw {
+		var b bytes.Buffer
+		if err := json.Compact(&b, v); err != nil {
+			return nil, fmt.Errorf("read structured attribute %s: %w", k, err)
+		}
+		a[k] = b.String()
+	}
+	return a, nil
+}
+
+// WriteFile stores the attributes as JSON.
+func (a Attrs) WriteFile(name string) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, data, 0o644)
+}
+
+// ReadFile reads attributes stored by WriteFile.
+func ReadFile(name string) (Attrs, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var a Attrs
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return a, nil
+}

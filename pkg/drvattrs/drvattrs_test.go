@@ -1,0 +1,92 @@
+package drvattrs
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFromEnviron(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, ".attr-x")
+	if err := os.WriteFile(file, []byte("make install\nrm -f x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := "HOME=/homeless-shelter\x00postInstall=echo a=b\x00passAsFile=installPhase\x00installPhasePath=" + file + "\x00TMPDIR=/build\x00"
+	a, err := FromEnviron([]byte(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a["postInstall"] != "echo a=b" {
+		t.Errorf("postInstall = %q", a["postInstall"])
+	}
+	if a["installPhase"] != "make install\nrm -f x\n" {
+		t.Errorf("installPhase (passed as a file) = %q", a["installPhase"])
+	}
+	for _, n := range []string{"HOME", "TMPDIR", "installPhasePath"} {
+		if _, ok := a[n]; ok {
+			t.Errorf("%s kept", n)
+		}
+	}
+}
+
+// The environment a process started with stays what Nix passed, whatever
+// the shell exports afterwards.
+func TestReadInitialEnvironment(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("no /proc")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not found")
+	}
+	cmd := exec.Command(bash, "-c", `export postInstall=changed; cat /proc/$$/environ; true`)
+	cmd.Env = []string{"postInstall=as passed", "name=hello-1.0"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := FromEnviron(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a["postInstall"] != "as passed" || a["name"] != "hello-1.0" {
+		t.Errorf("attributes = %v", a)
+	}
+}
+
+func TestFromJSON(t *testing.T) {
+	a, err := FromJSON([]byte(`{"postInstall": "x", "flags": [ "a b", "c" ], "n": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a["postInstall"] != `"x"` || a["flags"] != `["a b","c"]` || a["n"] != "1" {
+		t.Errorf("attributes = %v", a)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	earlier := Attrs{"name": "p-1.0", "configureFlags": "--prefix=/nix/store/aaaa-p-1.0", "postInstall": "old", "vanillaStage": "unwrapped", "gone": "x"}
+	later := Attrs{"name": "p-1.0", "configureFlags": "--prefix=/nix/store/bbbb-p-1.0", "postInstall": "new", "vanillaStage": "final", "postFixup": "f", "preInstall": "added"}
+	changes := Compare(earlier, later, CompareOptions{
+		Ignore:  func(n string) bool { return n == "vanillaStage" },
+		Own:     func(n string) bool { return n == "postFixup" },
+		Rewrite: strings.NewReplacer("aaaa", "bbbb").Replace,
+	})
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.String())
+	}
+	want := "gone was removed, postInstall differs, preInstall was added"
+	if s := strings.Join(got, ", "); s != want {
+		t.Errorf("changes = %q, want %q", s, want)
+	}
+	err := error(&MismatchError{Stage: "final", Earlier: "unwrapped", Changes: changes})
+	var m *MismatchError
+	if !errors.As(err, &m) || !strings.Contains(err.Error(), "postInstall differs") {
+		t.Errorf("error = %v", err)
+	}
+}
