@@ -146,6 +146,15 @@ func TestStagesRebuilt(t *testing.T) {
 		{"makeFlags", `old: { makeFlags = old.makeFlags ++ [ "V=1" ]; }`, all},
 		{"doCheck", `{ doCheck = true; }`, all},
 		{"an unknown attribute", `{ somethingNew = "x"; }`, all},
+		// A custom phase's body belongs to its phase's stage.
+		{"a preInstallPhases body", `{ preInstallPhases = [ "docPhase" ]; docPhase = "echo changed"; }`, install},
+		{"a postPhases body", `{ postPhases = [ "stampPhase" ]; stampPhase = "echo changed"; }`, final},
+		// What an early attribute calls is early: makeWrapper in preBuild.
+		{"makeWrapper called in preBuild", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; preBuild = "makeWrapper /bin/sh w"; }`, all},
+		// With doCheck, the plain build has the check inputs on PATH from
+		// configure on.
+		{"nativeCheckInputs with doCheck", `{ doCheck = true; nativeCheckInputs = [ pkgs.makeWrapper ]; }`, all},
+		{"nativeCheckInputs without doCheck", `{ nativeCheckInputs = [ pkgs.makeWrapper ]; }`, nil},
 	}
 	base := stageDrvs(t, splitExpr("make-baked", "{ }"))
 	for _, tt := range tests {
@@ -357,6 +366,16 @@ func TestVariants(t *testing.T) {
 		{"late input used in postInstall", "make-baked", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; postInstall = "wrapProgram $out/bin/greet --set GREETING hi"; }`},
 		{"late install hook", "make-baked", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.copyDesktopItems ]; desktopItems = [ ]; postInstall = "mkdir -p $out/share/applications"; }`},
 		{"function from preConfigure in postFixup", "make-baked", `{ preConfigure = "greetDir() { echo $out/share/greet; }"; postFixup = "echo $(greetDir) > $out/share/where"; }`},
+		// Phases a setup hook chose during configure (meson's install
+		// phase, which honours mesonInstallTags) survive the replay.
+		{"meson install tags", "meson", `{ mesonInstallTags = [ "runtime" ]; mesonInstallFlags = [ "--no-rebuild" ]; }`},
+		// What early phases did to a variable Nix sets reaches the later
+		// stages.
+		{"HOME exported in preConfigure", "make-baked", `{ preConfigure = "export HOME=$TMPDIR/home; mkdir -p $HOME"; postInstall = "echo $HOME > $out/share/home; test -d $HOME"; }`},
+		{"makeWrapper called in preBuild", "make-baked", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; preBuild = "makeWrapper /bin/sh greet-sh --set GREETING hi"; postInstall = "install -Dm755 greet-sh $out/bin/greet-sh"; }`},
+		{"a preInstallPhases body", "make-baked", `{ preInstallPhases = [ "docPhase" ]; docPhase = "mkdir -p $out/share/doc; echo doc > $out/share/doc/greet.txt"; }`},
+		{"pushd in preBuild, popd in postBuild", "make-baked", `{ preBuild = "pushd . >/dev/null"; postBuild = "popd >/dev/null; echo $PWD > where"; postInstall = "cp where $out/share/where"; }`},
+		{"commands after runHook postBuild", "make-baked", `{ buildPhase = "runHook preBuild\nmake PREFIX=$out\nrunHook postBuild\necho after > after.txt\n"; postBuild = "test ! -e after.txt && echo first > order.txt"; postInstall = "cp order.txt after.txt $out/share/greet/"; }`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,6 +428,64 @@ func TestCompressedLeftoverFails(t *testing.T) {
 	for _, want := range []string{"baked-path.gz", "inside compressed data"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestFailsLikePlain builds packages whose plain build fails in a late
+// phase: the split build must fail too, in the stage that runs it.
+func TestFailsLikePlain(t *testing.T) {
+	tests := []struct{ name, fixture, override, want string }{
+		// installcheck compares the installed program with a file of the
+		// build tree: the final stage needs the tree to fail as the plain
+		// build does.
+		{"failing installcheck", "checks", `{ installCheckFlags = [ "EXPECTED=/dev/null" ]; }`, "installcheck] Error 1"},
+		// The early phase's failure to find a late function is the
+		// split's: it says so, naming the phase.
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			plainExpr := fmt.Sprintf(`(let pkgs = import %q { }; in (import %q { inherit pkgs; }).%s.overrideAttrs (%s))`,
+				bed.Path("nix/host-pkgs.nix"), bed.Path("testdata/fixtures"), tt.fixture, tt.override)
+			if _, err := bed.Build(ctx, t.TempDir(), "-E", plainExpr); err == nil {
+				t.Fatal("the plain build succeeded")
+			}
+			expr := splitExpr(tt.fixture, tt.override)
+			_, err := bed.Build(ctx, t.TempDir(), "-E", expr)
+			if err == nil {
+				t.Fatal("the split build succeeded where the plain build failed")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("the split build failed, but not in %s: %v", tt.want, err)
+			}
+			// It failed in the final stage: the earlier ones were built.
+			drvs := stageDrvs(t, expr)
+			if out, err := bed.WouldBuild(ctx, drvs["unwrapped"]); err != nil || len(out) != 0 {
+				t.Errorf("the unwrapped stage was not built (would build %v, %v)", out, err)
+			}
+		})
+	}
+}
+
+// TestOverrideDerivationRefused changes a split package's install step with
+// lib.overrideDerivation, which changes the final derivation alone: the
+// final stage must refuse it, naming the attribute and the fix, rather
+// than ship the unwrapped stage's outputs without the change.
+func TestOverrideDerivationRefused(t *testing.T) {
+	expr := fmt.Sprintf(`(let
+  pkgs = import %q { overlays = [ (import %q) ]; };
+  p = (import %q { split = true; inherit pkgs; }).make-baked;
+in pkgs.lib.overrideDerivation p (old: { postInstall = "echo overridden > $out/share/greet/extra"; }))`,
+		bed.Path("nix/host-pkgs.nix"), bed.Path("nix/overlay.nix"), bed.Path("testdata/fixtures"))
+	_, err := bed.Build(context.Background(), t.TempDir(), "-E", expr)
+	if err == nil {
+		t.Fatal("the build succeeded without the overridden postInstall")
+	}
+	for _, want := range []string{"postInstall was added", "lib.overrideDerivation", "overrideAttrs"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
 		}
 	}
 }

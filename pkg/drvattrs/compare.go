@@ -30,8 +30,8 @@ type CompareOptions struct {
 	// Ignore reports attributes that differ between stages by design:
 	// the stage's name, its inputs, its outputs.
 	Ignore func(name string) bool
-	// Own reports attributes the later stage may have alone: those that
-	// belong to it or to a stage after it.
+	// Own reports attributes the later stage may have alone or with a
+	// value of its own: those that belong to it or to a stage after it.
 	Own func(name string) bool
 	// Rewrite maps the earlier stage's text to the later one's (store
 	// hashes of the outputs). Nil means none.
@@ -47,8 +47,12 @@ func Compare(earlier, later Attrs, opts CompareOptions) []Change {
 		rewrite = func(s string) string { return s }
 	}
 	var changes []Change
+	own := func(n string) bool { return opts.Own != nil && opts.Own(n) }
 	for n, was := range earlier {
-		if ignore(n) {
+		// The later stage's own attributes may differ: the earlier stage
+		// was made without them, and mkDerivation gives some a default
+		// (doInstallCheck).
+		if ignore(n) || own(n) {
 			continue
 		}
 		now, ok := later[n]
@@ -57,7 +61,7 @@ func Compare(earlier, later Attrs, opts CompareOptions) []Change {
 		}
 	}
 	for n, now := range later {
-		if _, ok := earlier[n]; ok || ignore(n) || (opts.Own != nil && opts.Own(n)) {
+		if _, ok := earlier[n]; ok || ignore(n) || own(n) {
 			continue
 		}
 		changes = append(changes, Change{Name: n, Now: now, Has: true})

@@ -69,11 +69,11 @@ func TestFromJSON(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	earlier := Attrs{"name": "p-1.0", "configureFlags": "--prefix=/nix/store/aaaa-p-1.0", "postInstall": "old", "vanillaStage": "unwrapped", "gone": "x"}
-	later := Attrs{"name": "p-1.0", "configureFlags": "--prefix=/nix/store/bbbb-p-1.0", "postInstall": "new", "vanillaStage": "final", "postFixup": "f", "preInstall": "added"}
+	earlier := Attrs{"doInstallCheck": "", "name": "p-1.0", "configureFlags": "--prefix=/nix/store/aaaa-p-1.0", "postInstall": "old", "vanillaStage": "unwrapped", "gone": "x"}
+	later := Attrs{"doInstallCheck": "1", "name": "p-1.0", "configureFlags": "--prefix=/nix/store/bbbb-p-1.0", "postInstall": "new", "vanillaStage": "final", "postFixup": "f", "preInstall": "added"}
 	changes := Compare(earlier, later, CompareOptions{
 		Ignore:  func(n string) bool { return n == "vanillaStage" },
-		Own:     func(n string) bool { return n == "postFixup" },
+		Own:     func(n string) bool { return n == "postFixup" || n == "doInstallCheck" },
 		Rewrite: strings.NewReplacer("aaaa", "bbbb").Replace,
 	})
 	var got []string
