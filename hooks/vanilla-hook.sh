@@ -179,6 +179,7 @@ _vanillaBegin() {
         unwrapped)
             echo "vanilla: unwrapped stage: restoring the checkpoint, then running postBuild to installPhase"
             _vanillaRestore -top "$NIX_BUILD_TOP"
+            "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/restored"
             if [[ -n "${vanillaRunPostBuild-}" ]]; then
                 unset -v vanillaRunPostBuild
                 _vanillaOrig_runHook postBuild
@@ -252,7 +253,7 @@ _vanillaSaveInstalled() {
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
     fi
     "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" -tree \
-        "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
+        -restored "$_vanillaWork/restored" "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
     _vanillaMakeOutputs
 }
 

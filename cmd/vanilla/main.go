@@ -110,6 +110,10 @@ func adviceFor(err error) string {
 	if errors.As(err, &tail) {
 		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the checkpoint stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
 	}
+	var rebuilt *stage.RebuiltError
+	if errors.As(err, &rebuilt) {
+		return "build this package without vanillaPackage, or keep $out out of the values " + rebuilt.Tool + " hashes (pass it at install time only)"
+	}
 	var mismatch *drvattrs.MismatchError
 	if errors.As(err, &mismatch) {
 		return "this happens when a split package is changed with lib.overrideDerivation, which changes the final stage alone; " +
@@ -216,6 +220,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	end := fs.String("end", "", "the shell state after the stage's last phase")
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
 	tree := fs.Bool("tree", false, "save the build tree (always, for the checkpoint stage)")
+	restored := fs.String("restored", "", "the snapshot taken right after the restore, to report what was rebuilt")
 	readAttrs := attrsFlag(fs)
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
@@ -232,7 +237,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Log: stdout,
+		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, Log: stdout,
 	})
 	return err
 }

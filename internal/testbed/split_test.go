@@ -489,3 +489,23 @@ in pkgs.lib.overrideDerivation p (old: { postInstall = "echo overridden > $out/s
 		}
 	}
 }
+
+// TestRebuiltReported builds a package whose build tool keeps digests of
+// its command lines: the unwrapped stage rebuilds what the rewrite made
+// stale, and its log says which files.
+func TestRebuiltReported(t *testing.T) {
+	ctx := context.Background()
+	if _, err := bed.Build(ctx, t.TempDir(), fixtureArgs("digest-cmdline", true)...); err != nil {
+		t.Fatal(err)
+	}
+	drvs := stageDrvs(t, splitExpr("digest-cmdline", "{ }"))
+	cmd := exec.Command("nix-store", "--read-log", drvs["unwrapped"])
+	cmd.Env = bed.Env()
+	log, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "vanilla: the unwrapped stage rebuilt 2 files of the checkpoint (src/.cmd.sha256, src/tool)") {
+		t.Errorf("the unwrapped stage's log does not report the rebuilt files:\n%s", log)
+	}
+}

@@ -108,6 +108,8 @@ func build(t *testing.T, top, out string) {
 		"src/build/deep/x.o":   "deep",
 		"src/build/debug.o":    "compiled in " + top + "\x00",
 		"src/build/empty-dir/": "",
+		// Named after the output's hash, as some build steps name stamps.
+		"src/stamp-" + oldHash + "-pkg": "done\n",
 	}, gen)
 	if err := os.WriteFile(filepath.Join(top, "src/main.c"), []byte("patched\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -198,10 +200,13 @@ func TestSaveRestore(t *testing.T) {
 	}
 
 	mapping := strings.NewReplacer(oldHash, newHash, top, top2)
-	want := list(t, top)
-	for k, e := range want {
+	want := map[string]entry{}
+	for k, e := range list(t, top) {
 		e.content = mapping.Replace(e.content)
-		want[k] = e
+		want[mapping.Replace(k)] = e
+	}
+	if _, ok := want["src/stamp-"+newHash+"-pkg"]; !ok {
+		t.Fatal("the build made no file named after its output's hash")
 	}
 	compare(t, "tree", list(t, top2), want)
 	wantOut := list(t, out)

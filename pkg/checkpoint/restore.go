@@ -340,6 +340,11 @@ func (x *extractor) extract(ctx context.Context) error {
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
+	// A file named after a store hash (stamp-HASH-pkg) is renamed too.
+	hdr.Name, _ = x.rw.String(hdr.Name)
+	if hdr.Typeflag == tar.TypeLink {
+		hdr.Linkname, _ = x.rw.String(hdr.Linkname)
+	}
 	r, rel, ok, err := x.target(hdr.Name)
 	if err != nil || !ok {
 		return err

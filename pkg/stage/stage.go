@@ -74,6 +74,9 @@ type SaveOptions struct {
 	// Attrs are the derivation's attributes, recorded so that the next
 	// stage can check it was made from the same package.
 	Attrs drvattrs.Attrs
+	// Restored is the snapshot the unwrapped stage took right after its
+	// restore; Save reports the files its phases rebuilt since.
+	Restored string
 	// Log receives one line saying what was saved.
 	Log io.Writer
 }
@@ -95,6 +98,11 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 	if opts.Snapshot != "" {
 		var err error
 		if snap, err = checkpoint.ReadSnapshot(opts.Snapshot); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Restored != "" {
+		if err := reportRebuilt(opts); err != nil {
 			return nil, err
 		}
 	}
