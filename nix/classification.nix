@@ -14,4 +14,6 @@ in
   final = table.final.attributes;
   # Setup hooks needed from installPhase on: [ { name; functions; } ].
   lateInputs = table.lateInputs.hooks;
+  # Hooks whose install-time step reads the package's dependencies.
+  installReaders = table.installReaders.hooks;
 }

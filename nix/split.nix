@@ -10,6 +10,7 @@ let
   inherit (import ./attrs.nix) attrsOf;
 
   lateHookNames = map (h: h.name) classification.lateInputs;
+  installReaderNames = classification.installReaders;
   functionsOf = name: lib.concatMap (h: lib.optionals (h.name == name) h.functions) classification.lateInputs;
 in
 base:
@@ -76,9 +77,38 @@ let
       builtins.elem (inputName x) lateHookNames && !(builtins.elem x userEarlyInputs) && !(mentions earlyText x)
     );
   # A late input goes to the unwrapped stage too when an attribute that
-  # stage runs mentions one of its functions (wrapProgram in postInstall).
-  neededByUnwrapped = x: isLate x && mentions unwrappedText x;
-  inputs = pred: list: lib.filter pred list;
+  # stage runs mentions one of its functions (wrapProgram in postInstall)
+  # or its store path, or when an input's hook reads the dependencies at
+  # install time (pythonRuntimeDepsCheckHook, from preInstallPhases).
+  readersAtInstall = lib.any (x: builtins.elem (inputName x) installReaderNames) (
+    lib.concatMap names [ "nativeBuildInputs" "propagatedNativeBuildInputs" "depsBuildBuild" ]
+  );
+  namesPath = x: lib.isDerivation x && lib.hasInfix (builtins.unsafeDiscardStringContext x.outPath) unwrappedText;
+  neededByUnwrapped =
+    x:
+    isLate x
+    && (mentions unwrappedText x || (builtins.elem x userLateInputs && (readersAtInstall || namesPath x)));
+
+  # Late inputs leave every list of the earlier stages: the input lists,
+  # the check inputs, the language builders' lists (pythonPath), so that
+  # the earlier stages do not depend on them in any way.
+  withoutLate =
+    pred: set:
+    lib.mapAttrs (_: v: if builtins.isList v then lib.filter (x: !(isLate x) || pred x) v else v) set;
+
+  # A late input that an early attribute names by its store path stays an
+  # input of the checkpoint stage whatever the package declares.
+  earlyNamed = lib.filter (
+    x: lib.isDerivation x && lib.hasInfix (builtins.unsafeDiscardStringContext x.outPath) earlyText
+  ) userLateInputs;
+  warnEarlyNamed =
+    v:
+    if earlyNamed == [ ] then
+      v
+    else
+      lib.warn "nix-vanilla: ${attrs.name or "a package"}: vanillaLateInputs lists ${
+        lib.concatMapStringsSep ", " (x: x.name) earlyNamed
+      }, but an attribute of the checkpoint stage names its store path, so that stage depends on it still" v;
 
   # Attributes every stage gets: what the split decided, for the hook.
   common = lib.optionalAttrs (earlyAttrs != [ ]) { vanillaEarlyAttrs = earlyAttrs; };
@@ -87,27 +117,25 @@ let
   declarations = [ "vanillaPackage" "passthru" "vanillaLateInputs" "vanillaEarlyInputs" ];
 
   vanilla = base.stdenv.mkDerivation (
-    removeAttrs attrs (finalOnly ++ unwrappedOnly ++ declarations)
+    withoutLate (_: false) (removeAttrs attrs (finalOnly ++ unwrappedOnly ++ declarations))
     // common
     // {
       vanillaStage = "vanilla";
       outputs = [ "checkpoint" ] ++ outputs;
-      nativeBuildInputs = inputs (x: !isLate x) (attrs.nativeBuildInputs or [ ]) ++ [ vanillaHook ];
-      buildInputs = inputs (x: !isLate x) (attrs.buildInputs or [ ]);
+      nativeBuildInputs = lib.filter (x: !isLate x) (attrs.nativeBuildInputs or [ ]) ++ [ vanillaHook ];
     }
   );
 
   unwrapped = base.stdenv.mkDerivation (
-    removeAttrs attrs (finalOnly ++ declarations)
+    withoutLate neededByUnwrapped (removeAttrs attrs (finalOnly ++ declarations))
     // common
     // {
       vanillaStage = "unwrapped";
       vanillaFrom = vanilla.checkpoint;
       outputs = outputs ++ [ "checkpoint" ];
       nativeBuildInputs =
-        inputs (x: !isLate x || neededByUnwrapped x) (attrs.nativeBuildInputs or [ ])
+        lib.filter (x: !isLate x || neededByUnwrapped x) (attrs.nativeBuildInputs or [ ])
         ++ [ vanillaHook ];
-      buildInputs = inputs (x: !isLate x || neededByUnwrapped x) (attrs.buildInputs or [ ]);
     }
   );
 
@@ -121,6 +149,6 @@ let
     }
   );
 in
-{
+warnEarlyNamed {
   inherit vanilla unwrapped final;
 }

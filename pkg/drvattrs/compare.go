@@ -1,6 +1,7 @@
 package drvattrs
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -36,6 +37,10 @@ type CompareOptions struct {
 	// Rewrite maps the earlier stage's text to the later one's (store
 	// hashes of the outputs). Nil means none.
 	Rewrite func(string) string
+	// Allow reports a difference the split makes by design, such as
+	// late inputs left out of an earlier stage's lists (see
+	// [OnlyAddsStorePaths]). Nil allows none.
+	Allow func(name, was, now string) bool
 }
 
 // Compare returns what the later stage has that the earlier one was not
@@ -56,6 +61,9 @@ func Compare(earlier, later Attrs, opts CompareOptions) []Change {
 			continue
 		}
 		now, ok := later[n]
+		if ok && opts.Allow != nil && opts.Allow(n, rewrite(was), now) {
+			continue
+		}
 		if !ok || rewrite(was) != now {
 			changes = append(changes, Change{Name: n, Was: was, Now: now, Had: true, Has: ok})
 		}
@@ -86,4 +94,32 @@ func (e *MismatchError) Error() string {
 	}
 	return fmt.Sprintf("the %s stage was not made from the package the %s stage was built from: %s",
 		e.Stage, e.Earlier, strings.Join(what, ", "))
+}
+
+// OnlyAddsStorePaths reports whether now is was with store paths added: a
+// list of words (or a JSON list of strings) whose extra elements are all
+// absolute paths under storeDir, the others in the same order.
+func OnlyAddsStorePaths(storeDir, was, now string) bool {
+	w, n := listOf(was), listOf(now)
+	i := 0
+	for _, e := range n {
+		if i < len(w) && w[i] == e {
+			i++
+			continue
+		}
+		if !strings.HasPrefix(e, storeDir+"/") {
+			return false
+		}
+	}
+	return i == len(w)
+}
+
+func listOf(v string) []string {
+	if strings.HasPrefix(v, "[") {
+		var l []string
+		if json.Unmarshal([]byte(v), &l) == nil {
+			return l
+		}
+	}
+	return strings.Fields(v)
 }

@@ -90,3 +90,21 @@ func TestCompare(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+func TestOnlyAddsStorePaths(t *testing.T) {
+	for _, tt := range []struct {
+		was, now string
+		want     bool
+	}{
+		{"/nix/store/a-x", "/nix/store/a-x /nix/store/b-late", true},
+		{"", "/nix/store/b-late", true},
+		{`["/nix/store/a-x"]`, `["/nix/store/b-late","/nix/store/a-x"]`, true},
+		{"/nix/store/a-x", "/nix/store/a-x -I/usr/include", false},
+		{"/nix/store/a-x /nix/store/c-y", "/nix/store/c-y /nix/store/a-x", false},
+		{"/nix/store/a-x", "", false},
+	} {
+		if got := OnlyAddsStorePaths("/nix/store", tt.was, tt.now); got != tt.want {
+			t.Errorf("OnlyAddsStorePaths(%q, %q) = %v", tt.was, tt.now, got)
+		}
+	}
+}

@@ -387,6 +387,15 @@ var stageAttrs = []string{
 	"depsHostHost", "depsHostHostPropagated", "depsTargetTarget", "depsTargetTargetPropagated",
 }
 
+// storeDir is the store of the build: from its outputs' paths, which Nix
+// always sets, or /nix/store.
+func storeDir(attrs drvattrs.Attrs) string {
+	if out := attrs["out"]; strings.HasPrefix(out, "/") {
+		return filepath.Dir(out)
+	}
+	return "/nix/store"
+}
+
 // sameSource checks that this stage was made from the package the
 // earlier stage was built from: lib.overrideDerivation changes the final
 // derivation alone, and its change would be lost.
@@ -407,6 +416,8 @@ func sameSource(opts RestoreOptions, rewrite func(string) string) error {
 		Ignore:  func(n string) bool { return slices.Contains(stageAttrs, n) || slices.Contains(outputs, n) },
 		Own:     Late(opts.Stage, opts.Attrs),
 		Rewrite: rewrite,
+		// Late inputs are left out of the earlier stages' lists.
+		Allow: func(_, was, now string) bool { return drvattrs.OnlyAddsStorePaths(storeDir(opts.Attrs), was, now) },
 	})
 	if len(changes) > 0 {
 		earlierName := "checkpoint"

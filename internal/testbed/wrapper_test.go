@@ -1,0 +1,123 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// wrapperDeps is nix-build's arguments for testdata/wrapper-deps.
+func wrapperDeps(split bool, extra ...string) []string {
+	return append([]string{bed.Path("testdata/wrapper-deps"), "--arg", "split", fmt.Sprint(split)}, extra...)
+}
+
+// TestWrapperDependencies is the case the project grew from: a compiled
+// core whose Python front end is wrapped with its (propagated) Python
+// dependencies in postFixup. Bumping or adding a dependency rebuilds the
+// final stage alone — nothing recompiles — and gives the plain build's
+// outputs with the new dependency.
+func TestWrapperDependencies(t *testing.T) {
+	ctx := context.Background()
+	split, _ := compareBuilds(t, bed, wrapperDeps(false), wrapperDeps(true))
+	greets(t, split["out"], "colors 1.0: core in "+split["out"]+"/libexec/greeter greets world")
+
+	for _, tt := range []struct {
+		change string
+		args   []string
+		want   []string
+	}{
+		{"a dependency bumped", []string{"--argstr", "colorsVersion", "2.0"}, []string{"colors 2.0: core in %s/libexec/greeter greets world"}},
+		{"a dependency added", []string{"--arg", "withTables", "true"}, []string{"colors 1.0: core in %s/libexec/greeter greets world", "tables 0.3: tables available"}},
+	} {
+		t.Run(tt.change, func(t *testing.T) {
+			// The plain build builds the new dependency first, so that
+			// what remains for the split build is its own.
+			plain, err := bed.Build(ctx, t.TempDir(), wrapperDeps(false, tt.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drvs, err := bed.WouldBuild(ctx, wrapperDeps(true, tt.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(drvs) != 1 {
+				t.Errorf("nix-build --dry-run would build %v, want the final stage alone", drvs)
+			}
+			got, err := bed.Build(ctx, t.TempDir(), wrapperDeps(true, tt.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := CompareOutputs(plain, got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range c.Differences {
+				t.Errorf("split and plain builds differ: %s", d)
+			}
+			var want []string
+			for _, w := range tt.want {
+				want = append(want, strings.ReplaceAll(w, "%s", got["out"]))
+			}
+			greets(t, got["out"], want...)
+			if len(drvs) == 1 {
+				log := buildLog(t, drvs[0])
+				if strings.Contains(log, "cc -O2") {
+					t.Errorf("the final stage compiled:\n%s", log)
+				}
+			}
+		})
+	}
+}
+
+// greets runs the wrapped front end and checks what it prints.
+func greets(t *testing.T, out string, want ...string) {
+	t.Helper()
+	got, err := exec.Command(out + "/bin/greeter").Output()
+	if err != nil {
+		t.Fatalf("%s/bin/greeter: %v", out, err)
+	}
+	if s := strings.TrimSpace(string(got)); s != strings.Join(want, "\n") {
+		t.Errorf("greeter printed %q, want %q", s, strings.Join(want, "\n"))
+	}
+}
+
+func buildLog(t *testing.T, drv string) string {
+	t.Helper()
+	cmd := exec.Command("nix-store", "--read-log", drv)
+	cmd.Env = bed.Env()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("nix-store --read-log %s: %v", drv, err)
+	}
+	return string(out)
+}
+
+// TestWrongLateClaim declares late an input that buildPhase uses: the
+// checkpoint stage does not have it, and fails there, loudly.
+func TestWrongLateClaim(t *testing.T) {
+	expr := fmt.Sprintf(`(let
+  pkgs = import %q { overlays = [ (import %q) ]; };
+  tool = pkgs.stdenvNoCC.mkDerivation {
+    name = "gen-message-1.0";
+    dontUnpack = true;
+    installPhase = "mkdir -p $out/bin; printf '#!/bin/sh\\necho generated\\n' > $out/bin/gen-message; chmod +x $out/bin/gen-message";
+  };
+in pkgs.stdenv.mkDerivation {
+  name = "wrong-claim-1.0";
+  dontUnpack = true;
+  nativeBuildInputs = [ tool ];
+  vanillaLateInputs = [ tool ];
+  buildPhase = "gen-message > message";
+  installPhase = "install -Dm644 message $out/share/message";
+  vanillaPackage = true;
+})`, bed.Path("nix/host-pkgs.nix"), bed.Path("nix/overlay.nix"))
+	_, err := bed.Build(context.Background(), t.TempDir(), "-E", expr)
+	if err == nil {
+		t.Fatal("the build succeeded without the tool it needs in buildPhase")
+	}
+	if !strings.Contains(err.Error(), "gen-message: command not found") || !strings.Contains(err.Error(), "checkpoint stage") {
+		t.Errorf("the checkpoint stage did not fail for want of the tool: %v", err)
+	}
+}
