@@ -273,4 +273,3 @@ func runUnprivileged(t *testing.T) {
 		t.Fatalf("as nobody:\n%s", out)
 	}
 }
-
