@@ -12,13 +12,14 @@ import (
 )
 
 // Version is the checkpoint format this package writes and reads.
-const Version = 1
+const Version = 2
 
 // Names of the files in a checkpoint directory.
 const (
 	ManifestFile = "manifest.json"
 	PristineFile = "pristine.zst"
 	ArchiveFile  = "tree.tar.zst"
+	OrderFile    = "order.zst"
 )
 
 // Manifest describes a checkpoint.
@@ -35,6 +36,10 @@ type Manifest struct {
 	// Deleted lists paths (relative to BuildTop) that the unpacked source
 	// had and the build removed.
 	Deleted []string `json:"deleted,omitempty"`
+	// PristineSize and OrderSize are the uncompressed sizes of
+	// pristine.zst and order.zst, which bound reading them back.
+	PristineSize int64 `json:"pristineSize"`
+	OrderSize    int64 `json:"orderSize"`
 	// Archive is the SHA-256 of tree.tar.zst, hex-encoded.
 	Archive string `json:"archive"`
 	// Stats summarise what was saved.
@@ -49,6 +54,10 @@ type Stats struct {
 	// Pristine and PristineBytes count files left to the source.
 	Pristine      int   `json:"pristine"`
 	PristineBytes int64 `json:"pristineBytes"`
+	// Sparse and SparseSize count sparse files and their sizes with
+	// the holes (Bytes counts their data alone).
+	Sparse     int   `json:"sparse,omitempty"`
+	SparseSize int64 `json:"sparseSize,omitempty"`
 	// Compressed is the size of tree.tar.zst.
 	Compressed int64 `json:"compressed"`
 }

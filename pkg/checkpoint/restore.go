@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +54,9 @@ type Result struct {
 	// NinjaLogs counts .ninja_log entries given the hash of their
 	// rewritten command line.
 	NinjaLogs int
+	// Retimed counts source files given back their recorded modification
+	// times after unpacking again.
+	Retimed int
 	// Warnings are things worth one line in the build log each.
 	Warnings []string
 	// Rewrite maps the checkpoint's text to the restoring build's: store
@@ -119,14 +121,15 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask()}
+	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
+		sparseLeft: m.Stats.SparseSize}
 	defer x.closeRoots()
 	tree := opts.Tree && m.Tree
 	if opts.Tree && !m.Tree {
 		return nil, fmt.Errorf("restore %s: the checkpoint holds no build tree", opts.Dir)
 	}
 	if tree {
-		if err := checkPristine(opts.Dir, opts.Top); err != nil {
+		if err := x.checkPristine(); err != nil {
 			return nil, err
 		}
 		top, err := x.root(opts.Top)
@@ -149,6 +152,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 		if err := x.relocate(m.BuildTop, opts.Top); err != nil {
 			return nil, err
 		}
+	}
+	if err := x.reorder(); err != nil {
+		return nil, err
 	}
 	if err := x.times(); err != nil {
 		return nil, err
@@ -175,43 +181,6 @@ func hashMap(saved, now map[string]string) (map[string]string, error) {
 	return m, nil
 }
 
-func checkPristine(dir, top string) error {
-	f, err := os.Open(filepath.Join(dir, PristineFile))
-	if err != nil {
-		return &CorruptError{Dir: dir, Err: err}
-	}
-	defer f.Close()
-	zr, err := zstd.NewReader(f)
-	if err != nil {
-		return &CorruptError{Dir: dir, Err: err}
-	}
-	defer zr.Close()
-	dec := json.NewDecoder(zr)
-	for {
-		var e pristineEntry
-		if err := dec.Decode(&e); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", PristineFile, err)}
-		}
-		fi, err := os.Lstat(filepath.Join(top, e.Path))
-		switch {
-		case err != nil:
-			return &SourceChangedError{Path: e.Path, Reason: "missing after unpacking"}
-		case !fi.Mode().IsRegular():
-			return &SourceChangedError{Path: e.Path, Reason: "not a regular file after unpacking"}
-		case fi.Size() != e.Size:
-			return &SourceChangedError{Path: e.Path, Reason: fmt.Sprintf("size %d, was %d", fi.Size(), e.Size)}
-		case fi.ModTime().UnixNano() != e.Mtime:
-			return &SourceChangedError{Path: e.Path, Reason: "modification time differs"}
-		case fi.Mode() != e.Mode:
-			// The build may have made a source file executable without
-			// changing it otherwise: the archive does not hold it then.
-			return &SourceChangedError{Path: e.Path, Reason: fmt.Sprintf("mode %v, was %v", fi.Mode(), e.Mode)}
-		}
-	}
-}
-
 type extractor struct {
 	mu   sync.Mutex // guards res.Warnings
 	opts RestoreOptions
@@ -223,6 +192,11 @@ type extractor struct {
 	// written lists regular files: path, whether hashes were rewritten.
 	written []writtenFile
 	dirs    []timedEntry
+	// modes lists files created with more permissions than they get in
+	// the end, so that the passes after extraction can read them.
+	modes []timedEntry
+	// sparseLeft is what the manifest allows sparse files still to take.
+	sparseLeft int64
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
 	dirOrder []dirKey
@@ -234,6 +208,7 @@ type writtenFile struct {
 	path      string
 	rewritten bool
 	magic     [4]byte
+	sparse    bool
 }
 
 type timedEntry struct {
@@ -280,7 +255,7 @@ func (x *extractor) target(name string) (r *os.Root, rel string, ok bool, err er
 	first, rest, _ := strings.Cut(name, "/")
 	switch first {
 	case "tree":
-		if !x.opts.Tree || rest == "" {
+		if !x.opts.Tree || rest == "" || NixFile(rest) {
 			return nil, "", false, nil
 		}
 		r, err := x.root(x.opts.Top)
@@ -373,6 +348,10 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		return fmt.Errorf("restore %s: %w", rel, err)
 	}
 	switch hdr.Typeflag {
+	case tar.TypeFifo:
+		if err := mkfifo(dir, base, mode, hdr.ModTime); err != nil {
+			return fmt.Errorf("restore %s: %w", rel, err)
+		}
 	case tar.TypeSymlink:
 		target, _ := x.rw.String(hdr.Linkname)
 		if err := dir.Symlink(target, base); err != nil {
@@ -389,7 +368,7 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			}
 			return nil
 		}
-		return x.copyFile(lr, lrel, dir, base)
+		return x.linkAcross(lr, lrel, r, rel)
 	default:
 		return fmt.Errorf("restore %s: unsupported archive entry type %q", rel, hdr.Typeflag)
 	}
@@ -409,16 +388,28 @@ var smallBufs = sync.Pool{New: func() any {
 // regular restores a regular file: contents with store hashes rewritten,
 // mode and modification time.
 func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.Header, tr io.Reader) error {
+	size, extents, sparse, err := sparseMap(hdr, x.sparseLeft)
+	if err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
 	dir, base, err := x.dir(r, rel)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", rel, err)
 	}
+	// A file the build left unreadable or read-only is written, and read
+	// by the passes after extraction, with owner read and write
+	// permission; times gives it its mode.
+	perm := mode.Perm()
+	if perm&0o600 != 0o600 {
+		perm |= 0o600
+		x.modes = append(x.modes, timedEntry{r, rel, mode, hdr.ModTime})
+	}
 	// Build trees mostly gain files, so create first and clear the way
 	// only when something is there (a source file the build changed).
-	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
+	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if errors.Is(err, fs.ErrExist) {
 		if dir, base, err = x.clear(r, rel); err == nil {
-			f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
+			f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		}
 	}
 	if err != nil {
@@ -426,7 +417,10 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 	}
 	var magic [4]byte
 	rewritten := 0
-	if hdr.Size <= smallFile {
+	if sparse {
+		x.sparseLeft -= size
+		rewritten, err = x.writeSparse(f, tr, size, extents, &magic)
+	} else if hdr.Size <= smallFile {
 		bp := smallBufs.Get().(*[]byte)
 		b := (*bp)[:hdr.Size]
 		if _, err = io.ReadFull(tr, b); err == nil {
@@ -446,8 +440,8 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 	}
 	// The umask may have taken bits off the mode the file was created
 	// with, and creating never sets the setuid, setgid and sticky bits.
-	if err == nil && (mode.Perm()&x.umask != 0 || mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0) {
-		err = f.Chmod(mode)
+	if err == nil && (perm&x.umask != 0 || mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0) {
+		err = f.Chmod(perm | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -464,7 +458,7 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 	if rewritten > 0 {
 		x.res.Rewritten++
 	}
-	x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), rewritten > 0, magic})
+	x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), rewritten > 0, magic, sparse})
 	return nil
 }
 
@@ -571,9 +565,15 @@ func umask() fs.FileMode {
 	return 0o777
 }
 
-// times restores the modes and modification times of directories, from
-// the deepest up, since creating entries changes a directory's time.
+// times restores the modes of files created with other ones, then the
+// modes and modification times of directories, from the deepest up, since
+// creating entries changes a directory's time.
 func (x *extractor) times() error {
+	for _, e := range x.modes {
+		if err := e.root.Chmod(e.rel, e.mode.Perm()|e.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+			return fmt.Errorf("restore %s: %w", e.rel, err)
+		}
+	}
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		e := x.dirs[i]
 		if err := e.root.Chmod(e.rel, e.mode.Perm()|e.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {

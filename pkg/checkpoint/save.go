@@ -14,15 +14,20 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
 )
 
 // SaveOptions say what Save puts into a checkpoint.
 type SaveOptions struct {
 	// Dir is the checkpoint directory to write; it is created if missing.
+	// It may lie anywhere, inside Top or not; when inside, Skip must
+	// leave it out.
 	Dir string
 	// Name is the derivation's name, recorded in the manifest.
 	Name string
@@ -31,6 +36,7 @@ type SaveOptions struct {
 	// Tree says whether to save the build tree under Top.
 	Tree bool
 	// Skip leaves out relative paths of Top (and what is below them).
+	// Nix's own files there (see [NixFile]) are always left out.
 	Skip func(rel string) bool
 	// Snapshot, taken after unpacking, lets Save leave out files the build
 	// did not touch. Nil saves every file of Top.
@@ -38,14 +44,28 @@ type SaveOptions struct {
 	// Outputs maps output names to the paths to save. An output path that
 	// does not exist is recorded in the manifest but not archived.
 	Outputs map[string]string
+	// Warn, when not nil, receives one line for each entry that cannot be
+	// saved (sockets and devices).
+	Warn func(msg string)
 }
 
-// pristineEntry is one line of pristine.zst.
+// pristineEntry is one line of pristine.zst. Path holds the name when it
+// is valid UTF-8 (JSON strings cannot hold other bytes), RawPath otherwise.
 type pristineEntry struct {
-	Path  string      `json:"p"`
-	Size  int64       `json:"s"`
-	Mode  fs.FileMode `json:"m"`
-	Mtime int64       `json:"t"`
+	Path    string      `json:"p,omitempty"`
+	RawPath []byte      `json:"r,omitempty"`
+	Size    int64       `json:"s"`
+	Mode    fs.FileMode `json:"m"`
+	Mtime   int64       `json:"t"`
+	// Digest is the SHA-256 of the content.
+	Digest []byte `json:"d"`
+}
+
+func (e *pristineEntry) name() string {
+	if e.RawPath != nil {
+		return string(e.RawPath)
+	}
+	return e.Path
 }
 
 // Save writes a checkpoint and returns its manifest. The manifest is
@@ -63,58 +83,27 @@ func Save(opts SaveOptions) (*Manifest, error) {
 		return nil, err
 	}
 	defer a.abort()
-
+	a.warn = opts.Warn
+	var orders dirOrders
 	var pristine []pristineEntry
 	if opts.Tree {
-		seen := map[string]bool{}
-		err := walk(opts.Top, opts.Skip, func(rel string, fi fs.FileInfo) error {
-			seen[rel] = true
-			if opts.Snapshot != nil && fi.Mode().IsRegular() {
-				if was, ok := opts.Snapshot.Entries[rel]; ok && unchanged(was, fi) {
-					pristine = append(pristine, pristineEntry{rel, fi.Size(), fi.Mode(), fi.ModTime().UnixNano()})
-					m.Stats.Pristine++
-					m.Stats.PristineBytes += fi.Size()
-					return nil
-				}
-			}
-			return a.add(path.Join("tree", rel), filepath.Join(opts.Top, rel), fi)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("save %s: %w", opts.Top, err)
-		}
-		if opts.Snapshot != nil {
-			for rel := range opts.Snapshot.Entries {
-				if !seen[rel] {
-					m.Deleted = append(m.Deleted, rel)
-				}
-			}
-			sort.Strings(m.Deleted)
-			m.Deleted = topmost(m.Deleted)
+		if pristine, err = saveTree(opts, m, a, &orders); err != nil {
+			return nil, err
 		}
 	}
 	for _, name := range sortedKeys(opts.Outputs) {
-		p := opts.Outputs[name]
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("save output %s: %w", name, err)
-		}
-		if err := a.add(path.Join("outputs", name), p, fi); err != nil {
-			return nil, fmt.Errorf("save output %s: %w", name, err)
-		}
-		if fi.IsDir() {
-			err := walk(p, nil, func(rel string, fi fs.FileInfo) error {
-				return a.add(path.Join("outputs", name, rel), filepath.Join(p, rel), fi)
-			})
-			if err != nil {
-				return nil, fmt.Errorf("save output %s: %w", name, err)
-			}
+		if err := saveOutput(name, opts.Outputs[name], a, &orders); err != nil {
+			return nil, err
 		}
 	}
-	if err := writePristine(filepath.Join(opts.Dir, PristineFile), pristine); err != nil {
+	if err := digestAll(opts.Top, pristine); err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Top, err)
+	}
+	if m.PristineSize, err = writePristine(filepath.Join(opts.Dir, PristineFile), pristine); err != nil {
 		return nil, err
+	}
+	if m.OrderSize, err = orders.write(filepath.Join(opts.Dir, OrderFile)); err != nil {
+		return nil, fmt.Errorf("save checkpoint: %w", err)
 	}
 	sum, size, err := a.close()
 	if err != nil {
@@ -122,10 +111,113 @@ func Save(opts SaveOptions) (*Manifest, error) {
 	}
 	m.Archive = sum
 	m.Stats.Files, m.Stats.Bytes, m.Stats.Compressed = a.files, a.bytes, size
+	m.Stats.Sparse, m.Stats.SparseSize = a.sparse, a.sparseSize
 	if err := writeManifest(opts.Dir, m); err != nil {
 		return nil, fmt.Errorf("save checkpoint: %w", err)
 	}
 	return m, nil
+}
+
+// saveTree archives what the build generated or changed under Top and
+// returns the files left to the source.
+func saveTree(opts SaveOptions, m *Manifest, a *archive, orders *dirOrders) ([]pristineEntry, error) {
+	var pristine []pristineEntry
+	seen := map[string]bool{}
+	err := walkOrder(opts.Top, treeSkip(opts.Skip), func(rel string, fi fs.FileInfo) error {
+		seen[rel] = true
+		if opts.Snapshot != nil && fi.Mode().IsRegular() {
+			if was, ok := opts.Snapshot.Entries[rel]; ok && unchanged(was, fi) {
+				e := pristineEntry{Path: rel, Size: fi.Size(), Mode: fi.Mode(), Mtime: fi.ModTime().UnixNano()}
+				if !utf8.ValidString(rel) {
+					e.Path, e.RawPath = "", []byte(rel)
+				}
+				pristine = append(pristine, e)
+				m.Stats.Pristine++
+				m.Stats.PristineBytes += fi.Size()
+				return nil
+			}
+		}
+		return a.add(path.Join("tree", rel), filepath.Join(opts.Top, rel), fi)
+	}, orders.recorder("tree"))
+	if err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Top, err)
+	}
+	if opts.Snapshot != nil {
+		for rel := range opts.Snapshot.Entries {
+			if !seen[rel] && !treeSkip(opts.Skip)(rel) {
+				m.Deleted = append(m.Deleted, rel)
+			}
+		}
+		sort.Strings(m.Deleted)
+		m.Deleted = topmost(m.Deleted)
+	}
+	return pristine, nil
+}
+
+// saveOutput archives one output, if it exists.
+func saveOutput(name, p string, a *archive, orders *dirOrders) error {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("save output %s: %w", name, err)
+	}
+	if err := a.add(path.Join("outputs", name), p, fi); err != nil {
+		return fmt.Errorf("save output %s: %w", name, err)
+	}
+	if !fi.IsDir() {
+		return nil
+	}
+	restore, err := grant(p, fi.Mode(), 0o500)
+	if err != nil {
+		return fmt.Errorf("save output %s: %w", name, err)
+	}
+	err = walkOrder(p, nil, func(rel string, fi fs.FileInfo) error {
+		return a.add(path.Join("outputs", name, rel), filepath.Join(p, rel), fi)
+	}, orders.recorder(path.Join("outputs", name)))
+	if rerr := restore(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("save output %s: %w", name, err)
+	}
+	return nil
+}
+
+// digestAll fills in the digests of the pristine files, several at once.
+func digestAll(top string, entries []pristineEntry) error {
+	g := new(errgroup.Group)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range entries {
+		g.Go(func() error {
+			e := &entries[i]
+			f, err := openRead(filepath.Join(top, e.name()), e.Mode)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			e.Digest, err = digest(f, e.Size)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.name(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// digest returns the SHA-256 of r's content, which must be size bytes.
+func digest(r io.Reader, size int64) ([]byte, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return nil, err
+	}
+	if n != size {
+		return nil, fmt.Errorf("read %d bytes, expected %d", n, size)
+	}
+	return h.Sum(nil), nil
 }
 
 // unchanged reports whether a regular file is the one the snapshot saw.
@@ -155,26 +247,29 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func writePristine(name string, entries []pristineEntry) error {
+// writePristine writes the list of pristine files and returns its size
+// uncompressed, which the manifest records to bound reading it back.
+func writePristine(name string, entries []pristineEntry) (int64, error) {
 	f, err := os.Create(name)
 	if err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
+		return 0, fmt.Errorf("save checkpoint: %w", err)
 	}
 	defer f.Close()
 	zw, err := zstd.NewWriter(f)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	enc := json.NewEncoder(zw)
+	cw := &countingWriter{w: zw}
+	enc := json.NewEncoder(cw)
 	for _, e := range entries {
 		if err := enc.Encode(e); err != nil {
-			return fmt.Errorf("save checkpoint: %w", err)
+			return 0, fmt.Errorf("save checkpoint: %w", err)
 		}
 	}
 	if err := zw.Close(); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
+		return 0, fmt.Errorf("save checkpoint: %w", err)
 	}
-	return f.Close()
+	return cw.n, f.Close()
 }
 
 // archive writes tree.tar.zst.
@@ -186,9 +281,13 @@ type archive struct {
 	zw    *frameWriter
 	tw    *tar.Writer
 	links map[[2]uint64]string
+	warn  func(string)
 	files int
 	bytes int64
-	done  bool
+	// sparse and sparseSize count sparse files and their apparent sizes.
+	sparse     int
+	sparseSize int64
+	done       bool
 }
 
 type countingWriter struct {
@@ -219,27 +318,13 @@ func createArchive(name string) (*archive, error) {
 	return a, nil
 }
 
-// add archives the file at src under name.
-func (a *archive) add(name, src string, fi fs.FileInfo) error {
-	var link string
+// header builds the tar header of an entry by hand: tar.FileInfoHeader
+// looks up user and group names for every file, which costs more than
+// archiving small files, and a checkpoint records neither owner. ok is
+// false for entries that cannot be carried over.
+func (a *archive) header(name, src string, fi fs.FileInfo) (hdr *tar.Header, ok bool, err error) {
 	mode := fi.Mode()
-	switch {
-	case mode&fs.ModeSymlink != 0:
-		target, err := os.Readlink(src)
-		if err != nil {
-			return err
-		}
-		link = target
-	case mode.IsRegular() || mode.IsDir():
-	default:
-		// Sockets, pipes and devices cannot be carried over; builds leave
-		// them behind only by accident.
-		return nil
-	}
-	// The header is built by hand: tar.FileInfoHeader looks up user and
-	// group names for every file, which costs more than archiving small
-	// files, and a checkpoint records neither owner.
-	hdr := &tar.Header{
+	hdr = &tar.Header{
 		Name:       name,
 		Mode:       int64(mode.Perm()),
 		ModTime:    fi.ModTime(),
@@ -247,27 +332,56 @@ func (a *archive) add(name, src string, fi fs.FileInfo) error {
 		ChangeTime: fi.ModTime(),
 		Format:     tar.FormatPAX,
 	}
-	if mode&fs.ModeSetuid != 0 {
-		hdr.Mode |= 0o4000
-	}
-	if mode&fs.ModeSetgid != 0 {
-		hdr.Mode |= 0o2000
-	}
-	if mode&fs.ModeSticky != 0 {
-		hdr.Mode |= 0o1000
+	for bit, m := range map[fs.FileMode]int64{fs.ModeSetuid: 0o4000, fs.ModeSetgid: 0o2000, fs.ModeSticky: 0o1000} {
+		if mode&bit != 0 {
+			hdr.Mode |= m
+		}
 	}
 	switch {
 	case mode&fs.ModeSymlink != 0:
-		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, link
+		target, err := os.Readlink(src)
+		if err != nil {
+			return nil, false, err
+		}
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
 	case mode.IsDir():
-		hdr.Typeflag = tar.TypeDir
-	default:
+		hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
+	case mode.IsRegular():
 		hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+	case mode&fs.ModeNamedPipe != 0:
+		// Created again on restore, never opened.
+		hdr.Typeflag = tar.TypeFifo
+	default:
+		// A socket lives only as long as the process listening on it, and
+		// a build cannot have made a device node.
+		if a.warn != nil {
+			a.warn(fmt.Sprintf("not saving %s: a %s cannot be carried over to the next stage", src, kind(mode)))
+		}
+		return nil, false, nil
 	}
-	if mode.IsDir() {
-		hdr.Name += "/"
+	return hdr, true, nil
+}
+
+func kind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeSocket != 0:
+		return "socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "character device"
+	case mode&fs.ModeDevice != 0:
+		return "block device"
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && mode.IsRegular() && st.Nlink > 1 {
+	return "special file"
+}
+
+// add archives the file at src under name.
+func (a *archive) add(name, src string, fi fs.FileInfo) error {
+	hdr, ok, err := a.header(name, src, fi)
+	if err != nil || !ok {
+		return err
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	if st != nil && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeNamedPipe != 0) && st.Nlink > 1 {
 		key := [2]uint64{st.Dev, st.Ino}
 		if first, ok := a.links[key]; ok {
 			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
@@ -275,22 +389,38 @@ func (a *archive) add(name, src string, fi fs.FileInfo) error {
 		}
 		a.links[key] = name
 	}
-	if err := a.tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("archive %s: %w", src, err)
+	if !fi.Mode().IsRegular() {
+		return a.tw.WriteHeader(hdr)
 	}
-	if !mode.IsRegular() {
-		return nil
-	}
-	f, err := os.Open(src)
+	f, err := openRead(src, fi.Mode())
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	n, err := io.Copy(a.tw, f)
+	var extents []extent
+	if st != nil && st.Blocks*512 < fi.Size() {
+		if extents, err = dataExtents(f, fi.Size()); err != nil {
+			return fmt.Errorf("archive %s: %w", src, err)
+		}
+		if extents != nil {
+			setSparse(hdr, extents)
+			a.sparse++
+			a.sparseSize += fi.Size()
+		}
+	}
+	if err := a.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("archive %s: %w", src, err)
+	}
+	var n int64
+	if extents != nil {
+		n, err = copyExtents(a.tw, f, extents)
+	} else {
+		n, err = io.Copy(a.tw, f)
+	}
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", src, err)
 	}
-	if n != fi.Size() {
+	if n != hdr.Size {
 		return fmt.Errorf("archive %s: file changed size while being saved", src)
 	}
 	a.files++

@@ -1,14 +1,13 @@
 package checkpoint
 
 import (
+	"bytes"
 	"encoding/gob"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 
-	"bytes"
 	"github.com/google/renameio/v2"
 )
 
@@ -43,10 +42,11 @@ func identify(fi fs.FileInfo) Identity {
 }
 
 // Take snapshots the build directory top, leaving out the relative paths
-// for which skip returns true (and everything below them).
+// for which skip returns true (and everything below them) and the files
+// Nix writes there (see [NixFile]).
 func Take(top string, skip func(rel string) bool) (*Snapshot, error) {
 	s := &Snapshot{Top: top, Entries: map[string]Identity{}}
-	err := walk(top, skip, func(rel string, fi fs.FileInfo) error {
+	err := walk(top, treeSkip(skip), func(rel string, fi fs.FileInfo) error {
 		s.Entries[rel] = identify(fi)
 		return nil
 	})
@@ -77,33 +77,4 @@ func ReadSnapshot(path string) (*Snapshot, error) {
 		return nil, fmt.Errorf("read snapshot %s: %w", path, err)
 	}
 	return &s, nil
-}
-
-// walk calls fn for every entry below top in lexical order, with paths
-// relative to top ("" is never passed: top itself is not an entry).
-func walk(top string, skip func(rel string) bool, fn func(rel string, fi fs.FileInfo) error) error {
-	return filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(top, path)
-		if err != nil {
-			return err
-		}
-		if rel == "." {
-			return nil
-		}
-		rel = filepath.ToSlash(rel)
-		if skip != nil && skip(rel) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return fn(rel, fi)
-	})
 }

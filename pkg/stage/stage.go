@@ -114,6 +114,11 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		Skip:     Skip,
 		Snapshot: snap,
 		Outputs:  opts.Outputs,
+		Warn: func(msg string) {
+			if opts.Log != nil {
+				fmt.Fprintf(opts.Log, "vanilla: warning: %s\n", msg)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
