@@ -109,8 +109,6 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if moved {
 		pairs = append(pairs, m.BuildTop, opts.Top)
 	}
-	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
-
 	back := map[string]string{}
 	for o, n := range hashes {
 		back[n] = o
@@ -119,6 +117,10 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rw, reverse, pairs, err = seeded(rw, reverse, pairs, m.Outputs, opts.Outputs); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", opts.Dir, err)
+	}
+	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
 	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask()}
 	defer x.closeRoots()
 	tree := opts.Tree && m.Tree
