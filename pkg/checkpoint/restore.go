@@ -24,6 +24,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/nix-vanilla/nix-vanilla/pkg/digest"
 	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
 )
 
@@ -55,6 +56,14 @@ type Result struct {
 	// NinjaLogs counts .ninja_log entries given the hash of their
 	// rewritten command line.
 	NinjaLogs int
+	// Pycs, DebugLinks and Digests count hash-based .pyc files given
+	// their rewritten source's hash, .gnu_debuglink CRCs given their
+	// rewritten debug file's, and files in which digests of rewritten
+	// files were replaced (see fixup.go).
+	Pycs, DebugLinks, Digests int
+	// Unrewritable lists build-tree files with store hashes inside
+	// compressed data: not fatal unless they reach an output (see Scan).
+	Unrewritable []*LeftoverError
 	// Warnings are things worth one line in the build log each.
 	Warnings []string
 	// Rewrite maps the checkpoint's text to the restoring build's: store
@@ -71,17 +80,6 @@ type SourceChangedError struct {
 
 func (e *SourceChangedError) Error() string {
 	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", e.Path, e.Reason)
-}
-
-// LeftoverError reports store hashes that could not be rewritten because
-// they sit inside compressed data.
-type LeftoverError struct {
-	Path   string
-	Hashes []string
-}
-
-func (e *LeftoverError) Error() string {
-	return fmt.Sprintf("%s holds the store hash %s inside compressed data, which cannot be rewritten; have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package", e.Path, strings.Join(e.Hashes, ", "))
 }
 
 // Restore puts the checkpoint back: checks the unpacked source in Top
@@ -144,13 +142,14 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err := x.extract(ctx); err != nil {
 		return nil, err
 	}
-	if err := x.fixup(ctx); err != nil {
-		return nil, err
-	}
 	if moved && tree {
 		if err := x.relocate(m.BuildTop, opts.Top); err != nil {
 			return nil, err
 		}
+	}
+	// After every rewrite of the bytes: fix-ups hash the final content.
+	if err := x.fixup(ctx); err != nil {
+		return nil, err
 	}
 	if err := x.times(); err != nil {
 		return nil, err
@@ -215,7 +214,7 @@ func checkPristine(dir, top string) error {
 }
 
 type extractor struct {
-	mu   sync.Mutex // guards res.Warnings
+	mu   sync.Mutex // guards res.Warnings, res.Unrewritable and old
 	opts RestoreOptions
 	res  *Result
 	rw   *storepath.Rewriter
@@ -224,6 +223,14 @@ type extractor struct {
 	roots   map[string]*os.Root
 	// written lists regular files: path, whether hashes were rewritten.
 	written []writtenFile
+	// moved is the new and old build directory when relocate replaced
+	// one by the other (of equal length) in binaries too.
+	moved [2][]byte
+	// old holds the digests, as the checkpoint held them, of restored
+	// files that the restore changed (guarded by mu).
+	old map[string]digest.Sums
+	// digested lists the files in which digests were replaced.
+	digested map[string]bool
 	dirs    []timedEntry
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
