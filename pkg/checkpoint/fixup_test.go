@@ -166,3 +166,105 @@ func TestRestoreDebugLink(t *testing.T) {
 		t.Errorf("%d debuglinks fixed, want 1", res.DebugLinks)
 	}
 }
+
+// TestRestoreCompressed: a gzipped intermediate in the build tree (as
+// gfortran's .mod files) that names $out does not fail the restore; it is
+// recorded, left as the checkpoint held it, and Scan fails an output that
+// contains it. The same file among the outputs fails the restore.
+func TestRestoreCompressed(t *testing.T) {
+	need(t, "gzip", "lz4")
+	top2, out2, res := mustRestore(t, func(t *testing.T, top, out string) {
+		sh(t, top, "echo 'module parameter: "+out+"' | gzip -n > m.mod; echo "+out+" | lz4 -q > early.lz4")
+	})
+	if len(res.Unrewritable) != 2 {
+		t.Fatalf("unrewritable = %v, want m.mod and early.lz4", res.Unrewritable)
+	}
+	// early.lz4 holds its hash as a literal; put back as it was, it is
+	// still valid (the rewrite in place broke its checksum).
+	sh(t, top2, "lz4 -t early.lz4 && gzip -t m.mod")
+	old, err := EarlierHashes(filepath.Join(filepath.Dir(filepath.Dir(out2)), "ckpt"))
+	if err != nil || len(old) != 1 || old[0] != oldHash {
+		t.Fatalf("EarlierHashes = %v, %v", old, err)
+	}
+	if err := Scan(context.Background(), []string{out2}, old); err != nil {
+		t.Fatalf("Scan of outputs without the intermediate: %v", err)
+	}
+	sh(t, top2, "cp m.mod early.lz4 "+out2)
+	err = Scan(context.Background(), []string{out2}, old)
+	if err == nil || !strings.Contains(err.Error(), "m.mod") || !strings.Contains(err.Error(), "early.lz4") {
+		t.Errorf("Scan = %v, want both files named", err)
+	}
+
+	_, _, _, err = restoreBuilt(t, func(t *testing.T, top, out string) {
+		sh(t, out, "echo "+out+" | gzip -n > name.gz")
+	})
+	if err == nil || !strings.Contains(err.Error(), "name.gz") || !strings.Contains(err.Error(), "inside compressed data") {
+		t.Errorf("restore of an output with a hash inside gzip data: %v", err)
+	}
+}
+
+// TestRestoreSeed compiles with nixpkgs' -frandom-seed (the first ten
+// characters of $out's hash): after the restore the object is byte for
+// byte the one compiled with the new seed, producer string included.
+func TestRestoreSeed(t *testing.T) {
+	need(t, "gcc", "readelf")
+	top2, _, _ := mustRestore(t, func(t *testing.T, top, out string) {
+		os.WriteFile(filepath.Join(top, "p.c"), []byte("int f(void) { return 1; }\n"), 0o644)
+		sh(t, top, "gcc -g -O2 -frandom-seed="+oldHash[:10]+" -c p.c -o p.o")
+	})
+	sh(t, top2, "gcc -g -O2 -frandom-seed="+newHash[:10]+" -c p.c -o direct.o")
+	got, _ := os.ReadFile(filepath.Join(top2, "p.o"))
+	want, _ := os.ReadFile(filepath.Join(top2, "direct.o"))
+	if !bytes.Equal(got, want) {
+		t.Error("the restored object differs from one compiled with the new seed")
+	}
+	if info := sh(t, top2, "readelf --debug-dump=info p.o"); !strings.Contains(info, "-frandom-seed="+newHash[:10]) {
+		t.Errorf("producer string without the new seed:\n%s", info)
+	}
+}
+
+// TestRestoreSeedLTO shows the Limit: under -flto GCC names the LTO
+// sections after a number it derives from the seed, which no rewrite of
+// the seed's text maps.
+func TestRestoreSeedLTO(t *testing.T) {
+	need(t, "gcc", "readelf")
+	top2, _, _ := mustRestore(t, func(t *testing.T, top, out string) {
+		os.WriteFile(filepath.Join(top, "p.c"), []byte("int f(void) { return 1; }\n"), 0o644)
+		sh(t, top, "gcc -O2 -flto -frandom-seed="+oldHash[:10]+" -c p.c -o p.o")
+	})
+	sh(t, top2, "gcc -O2 -flto -frandom-seed="+newHash[:10]+" -c p.c -o direct.o")
+	names := func(f string) string {
+		var out []string
+		for _, l := range strings.Fields(sh(t, top2, "readelf -SW "+f)) {
+			if strings.HasPrefix(l, ".gnu.lto_.decls.") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	if a, b := names("p.o"), names("direct.o"); a == "" || a == b {
+		t.Errorf("LTO section names %q and %q: expected them to differ (docs/design.md's Limits says they do)", a, b)
+	}
+}
+
+// TestRestoreGoBinary: a Go program linked with -X main.prefix=$out runs
+// after the restore and prints the new path; its Go build ID (and the GNU
+// build-id the Go linker derives from it) stays, with a warning.
+func TestRestoreGoBinary(t *testing.T) {
+	need(t, "go")
+	_, out2, res := mustRestore(t, func(t *testing.T, top, out string) {
+		os.WriteFile(filepath.Join(top, "main.go"), []byte("package main\n\nvar prefix string\n\nfunc main() { println(prefix) }\n"), 0o644)
+		os.WriteFile(filepath.Join(top, "go.mod"), []byte("module p\n\ngo 1.22\n"), 0o644)
+		sh(t, top, "go build -ldflags '-X main.prefix="+out+" -B gobuildid' -o "+out+"/bin/p .", "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOCACHE="+filepath.Join(top, ".cache"))
+	})
+	if got := strings.TrimSpace(sh(t, out2, "bin/p")); got != out2 {
+		t.Errorf("the program printed %q, want %q", got, out2)
+	}
+	warned := false
+	for _, w := range res.Warnings {
+		warned = warned || strings.Contains(w, "bin/p") && strings.Contains(w, "build-id")
+	}
+	if !warned {
+		t.Errorf("no warning about the Go binary's build ID: %v", res.Warnings)
+	}
+}

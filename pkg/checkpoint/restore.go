@@ -231,7 +231,7 @@ type extractor struct {
 	old map[string]digest.Sums
 	// digested lists the files in which digests were replaced.
 	digested map[string]bool
-	dirs    []timedEntry
+	dirs     []timedEntry
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
 	dirOrder []dirKey
