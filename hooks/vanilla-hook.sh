@@ -234,6 +234,7 @@ _vanillaSaveInstalled() {
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
+        -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" \
         -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" "${_vanillaArgs[@]}"
     _vanillaMakeOutputs
 }

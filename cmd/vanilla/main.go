@@ -4,7 +4,7 @@
 // Usage:
 //
 //	vanilla snapshot -top DIR -to FILE
-//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] -fresh DIR -end DIR [-take-outputs] -output NAME=PATH...
+//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-from DIR] -fresh DIR -end DIR [-take-outputs] -output NAME=PATH...
 //	vanilla restore -stage STAGE -from DIR -top DIR -fresh DIR -script FILE -output NAME=PATH...
 //	vanilla version
 package main
@@ -165,6 +165,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	fresh := fs.String("fresh", "", "the shell state before the stage's first phase")
 	end := fs.String("end", "", "the shell state after the stage's last phase")
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
+	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "stage", "to", "top", "fresh", "end"); err != nil {
@@ -176,7 +177,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Log: stdout,
+		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, From: *from, Log: stdout,
 	})
 	return err
 }

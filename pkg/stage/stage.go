@@ -60,6 +60,9 @@ type SaveOptions struct {
 	// TakeOutputs empties the outputs once saved (the checkpoint stage's
 	// outputs are not meant to be used).
 	TakeOutputs bool
+	// From is the checkpoint the stage restored, if any: its outputs'
+	// store hashes must not be left in this stage's outputs.
+	From string
 	// Log receives one line saying what was saved.
 	Log io.Writer
 }
@@ -82,6 +85,19 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		var err error
 		if snap, err = checkpoint.ReadSnapshot(opts.Snapshot); err != nil {
 			return nil, err
+		}
+	}
+	if opts.From != "" {
+		old, err := checkpoint.EarlierHashes(opts.From)
+		if err != nil {
+			return nil, err
+		}
+		outs := make([]string, 0, len(opts.Outputs))
+		for _, p := range opts.Outputs {
+			outs = append(outs, p)
+		}
+		if err := checkpoint.Scan(context.Background(), outs, old); err != nil {
+			return nil, fmt.Errorf("save: the outputs still hold store hashes of the stage before:\n%w", err)
 		}
 	}
 	m, err := checkpoint.Save(checkpoint.SaveOptions{
@@ -186,6 +202,15 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	}
 	if res.BuildIDs > 0 {
 		fmt.Fprintf(opts.Log, ", %s build-ids recomputed", count(res.BuildIDs))
+	}
+	if res.Pycs > 0 {
+		fmt.Fprintf(opts.Log, ", %s .pyc source hashes", count(res.Pycs))
+	}
+	if res.DebugLinks > 0 {
+		fmt.Fprintf(opts.Log, ", %s debuglink CRCs", count(res.DebugLinks))
+	}
+	if res.Digests > 0 {
+		fmt.Fprintf(opts.Log, ", digests updated in %s", count(res.Digests))
 	}
 	if res.NinjaLogs > 0 {
 		fmt.Fprintf(opts.Log, ", %s ninja log entries rehashed", count(res.NinjaLogs))
