@@ -253,7 +253,8 @@ _vanillaSaveInstalled() {
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
     fi
     "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" -tree \
-        -restored "$_vanillaWork/restored" "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
+        -restored "$_vanillaWork/restored" "${_vanillaSnapshot[@]}" \
+        -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
     _vanillaMakeOutputs
 }
 

@@ -4,7 +4,7 @@
 // Usage:
 //
 //	vanilla snapshot -top DIR -to FILE
-//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
+//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] [-from DIR] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
 //	vanilla restore -stage STAGE -from DIR -top DIR [-tree] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
@@ -222,6 +222,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	tree := fs.Bool("tree", false, "save the build tree (always, for the checkpoint stage)")
 	restored := fs.String("restored", "", "the snapshot taken right after the restore, to report what was rebuilt")
 	readAttrs := attrsFlag(fs)
+	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "stage", "to", "top", "fresh", "end"); err != nil {
@@ -237,7 +238,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, Log: stdout,
+		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, From: *from, Log: stdout,
 	})
 	return err
 }

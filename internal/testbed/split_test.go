@@ -417,10 +417,15 @@ func TestLargeEquivalence(t *testing.T) {
 }
 
 // TestCompressedLeftoverFails checks that a store path inside compressed
-// data, which no rewriting can reach, fails the restore with a message
-// that names the file.
+// data, which no rewriting can reach, fails the split build with a message
+// that names the file once it reaches an output; an intermediate that
+// stays in the build tree does not fail it.
 func TestCompressedLeftoverFails(t *testing.T) {
-	override := `old: { postConfigure = "echo $out | gzip -n > baked-path.gz"; }`
+	intermediate := `old: { postConfigure = "echo $out | gzip -n > baked-path.gz"; }`
+	if _, err := bed.Build(context.Background(), t.TempDir(), "-E", splitExpr("make-baked", intermediate)); err != nil {
+		t.Fatalf("an intermediate that no output contains failed the build: %v", err)
+	}
+	override := `old: { postConfigure = "echo $out | gzip -n > baked-path.gz"; postInstall = "cp baked-path.gz $out/"; }`
 	_, err := bed.Build(context.Background(), t.TempDir(), "-E", splitExpr("make-baked", override))
 	if err == nil {
 		t.Fatal("the split build succeeded")

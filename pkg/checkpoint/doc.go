@@ -24,8 +24,18 @@
 // .attr-HASH of passAsFile; see NixFile) belong to each stage and are
 // neither saved nor restored.
 //
-// Caveats: hashes inside compressed data (gzip, xz, zstd, bzip2, zip
-// members) cannot be rewritten; Restore finds them and fails naming the file.
+// After the rewrite, Restore keeps valid what covers rewritten bytes:
+// GNU build-ids, hash-based .pyc files, .gnu_debuglink CRCs, digests of
+// rewritten files written in other files (SHA256SUMS, RECORD) and ninja
+// logs; and it rewrites nixpkgs' -frandom-seed= values.
+//
+// Caveats: hashes inside compressed data (whole compressed files, zip and
+// static library members, compressed and LTO ELF sections) cannot be
+// rewritten exactly; Restore fails naming an output that holds one, and
+// gives a build-tree file its original bytes back and lists it in
+// Result.Unrewritable; [Scan] then fails a stage whose outputs contain
+// one. Digests stored as raw bytes (other than .gnu_debuglink CRCs) are not
+// updated. Fix-ups read every restored file again when something changed.
 // A build directory that moved to a path of another length can only be
 // rewritten in text files; binaries that embed it keep the old path and are
 // counted. Modification times of symlinks are not restored. Sockets and

@@ -1,56 +1,44 @@
 package checkpoint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/nix-vanilla/nix-vanilla/pkg/digest"
 	"github.com/nix-vanilla/nix-vanilla/pkg/elfid"
 	"github.com/nix-vanilla/nix-vanilla/pkg/ninjalog"
 )
 
-// fixup recomputes build-ids of rewritten ELF files, looks for hashes left
-// inside compressed files, and rehashes ninja logs, in parallel.
+// fixup runs after every file is written and its store hashes rewritten.
+// Each step may change files that the next ones read, so the order is
+// fixed: first what changes a file's own bytes (build-ids, and the check
+// for hashes inside compressed data that cannot be rewritten), then what
+// records a digest of another file (hash-based .pyc, .gnu_debuglink),
+// then digests written anywhere else (SHA256SUMS, RECORD), then ninja
+// logs.
 func (x *extractor) fixup(ctx context.Context) error {
-	g, _ := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	ids := make([]bool, len(x.written))
-	for i, w := range x.written {
-		switch {
-		case w.rewritten && string(w.magic[:]) == "\x7fELF":
-			g.Go(func() error {
-				changed, err := x.buildID(w.path)
-				ids[i] = changed
-				return err
-			})
-		case compressed(w.magic) && x.rw.Len() > 0:
-			g.Go(func() error {
-				left, err := x.rw.Leftovers(w.path)
-				if len(left) > 0 {
-					var where []string
-					for _, l := range left {
-						where = append(where, l.String())
-					}
-					return &LeftoverError{Path: w.path, Hashes: where}
-				}
-				if err != nil {
-					return fmt.Errorf("restore: checking %s for store hashes inside compressed data: %w", w.path, err)
-				}
-				return nil
-			})
-		}
-	}
-	if err := g.Wait(); err != nil {
+	x.old = map[string]digest.Sums{}
+	if err := x.perFile(ctx); err != nil {
 		return err
 	}
-	for _, changed := range ids {
-		if changed {
-			x.res.BuildIDs++
+	if x.rw.Len() > 0 {
+		if err := x.pycs(); err != nil {
+			return err
+		}
+		if err := x.debugLinks(); err != nil {
+			return err
+		}
+		if err := x.digests(ctx); err != nil {
+			return err
 		}
 	}
 	if !x.opts.Tree || x.res.Rewritten == 0 {
@@ -72,16 +60,118 @@ func (x *extractor) fixup(ctx context.Context) error {
 	return nil
 }
 
-// buildID recomputes the GNU build-id of an ELF file whose store hashes
-// were rewritten, if the id was the one ld computed before the rewrite: a
-// binary stripped or patched during the build keeps its id, with a warning.
-func (x *extractor) buildID(path string) (bool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return false, fmt.Errorf("restore: %w", err)
+// perFile remembers the digests of every rewritten file as the checkpoint
+// held it, looks for old hashes inside compressed data and recomputes
+// build-ids, in parallel.
+func (x *extractor) perFile(ctx context.Context) error {
+	if x.rw.Len() == 0 {
+		return nil
 	}
-	x.reverse.Bytes(data)
-	stale, err := elfid.Recompute(data)
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var ids sync.Map
+	for _, w := range x.written {
+		elf := string(w.magic[:]) == "\x7fELF"
+		if !w.rewritten && !mayCompress(w.magic) {
+			continue
+		}
+		g.Go(func() error {
+			data, err := os.ReadFile(w.path)
+			if err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			orig := data
+			if w.rewritten {
+				orig = x.original(data)
+				x.remember(w.path, orig)
+			}
+			if mayCompress(w.magic) {
+				reverted, err := x.inside(w, orig)
+				if err != nil || reverted {
+					return err // or given back its original bytes
+				}
+			}
+			if w.rewritten && elf {
+				changed, err := x.buildID(w.path, orig)
+				if changed {
+					ids.Store(w.path, true)
+				}
+				return err
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	ids.Range(func(any, any) bool { x.res.BuildIDs++; return true })
+	return nil
+}
+
+// inside fails, for an output, or records, for a file of the build tree,
+// old hashes inside the compressed data of a file's original bytes orig.
+// A build-tree file may be an intermediate that no output contains (a
+// gzipped Fortran module): it gets its original bytes back, so that it
+// holds the old hashes consistently (none rewritten blindly inside a
+// compressed stream) and [Scan] finds them if they reach an output.
+func (x *extractor) inside(w writtenFile, orig []byte) (reverted bool, err error) {
+	left, err := x.rw.Inside(orig)
+	if len(left) == 0 && err == nil {
+		return false, nil
+	}
+	e := &LeftoverError{Path: w.path, Err: err}
+	for _, l := range left {
+		e.Hashes = append(e.Hashes, l.String())
+	}
+	if !x.inTree(w.path) {
+		return false, e
+	}
+	if w.rewritten {
+		if err := x.patch(w, 0, orig); err != nil {
+			return false, err
+		}
+		x.mu.Lock()
+		delete(x.old, w.path) // back as it was
+		x.mu.Unlock()
+	}
+	x.mu.Lock()
+	x.res.Unrewritable = append(x.res.Unrewritable, e)
+	x.mu.Unlock()
+	x.warn(e.Error() + " (a build-tree file, left as the checkpoint held it: fatal only if it reaches an output)")
+	return w.rewritten, nil
+}
+
+func (x *extractor) inTree(path string) bool {
+	return x.opts.Tree && x.opts.Top != "" && strings.HasPrefix(path, filepath.Clean(x.opts.Top)+string(filepath.Separator))
+}
+
+// original returns a restored file's bytes as the checkpoint held them.
+func (x *extractor) original(data []byte) []byte {
+	orig := bytes.Clone(data)
+	x.reverse.Bytes(orig)
+	if x.moved[0] != nil {
+		orig = bytes.ReplaceAll(orig, x.moved[0], x.moved[1])
+	}
+	return orig
+}
+
+// remember records the digests of a file's bytes as the checkpoint held
+// them, the first time it is called for path: later fix-ups that change
+// the file again must not move what its old digests were.
+func (x *extractor) remember(path string, orig []byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.old[path]; !ok {
+		x.old[path] = digest.Of(orig)
+	}
+}
+
+// buildID recomputes the GNU build-id of an ELF file whose store hashes
+// were rewritten, if the id was the one ld computed before the rewrite
+// (orig is the file as the checkpoint held it): a binary stripped or
+// patched during the build keeps its id, with a warning.
+func (x *extractor) buildID(path string, orig []byte) (bool, error) {
+	stale, err := elfid.Recompute(bytes.Clone(orig))
 	var unsupported *elfid.UnsupportedError
 	switch {
 	case errors.Is(err, elfid.ErrNoBuildID) || errors.Is(err, elfid.ErrNotELF):
@@ -102,13 +192,21 @@ func (x *extractor) buildID(path string) (bool, error) {
 	return changed, nil
 }
 
-func compressed(magic [4]byte) bool {
+// mayCompress reports the files that may hold compressed data: compressed
+// files and archives, ELF files (compressed sections, LTO sections), static
+// libraries, and LZMA-alone files (which have no magic number: the usual
+// properties byte 0x5d).
+func mayCompress(magic [4]byte) bool {
 	switch {
 	case magic[0] == 0x1f && magic[1] == 0x8b, // gzip
 		string(magic[:3]) == "BZh",             // bzip2
 		string(magic[:]) == "\xfd7zX",          // xz
 		string(magic[:]) == "\x28\xb5\x2f\xfd", // zstd
-		string(magic[:]) == "PK\x03\x04":       // zip, jar
+		string(magic[:]) == "\x04\x22\x4d\x18", // lz4
+		string(magic[:]) == "PK\x03\x04",       // zip, jar, wheel
+		string(magic[:]) == "\x7fELF",
+		string(magic[:]) == "!<ar",
+		magic[0] == 0x5d && magic[1] == 0: // LZMA-alone, lc=3 lp=0 pb=2
 		return true
 	}
 	return false

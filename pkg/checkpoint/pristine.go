@@ -118,7 +118,7 @@ func samePristine(top *os.Root, e *pristineEntry) (fixed byte, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("restore: checking the source: %w", err)
 	}
-	sum, err := digest(f, e.Size)
+	sum, err := contentDigest(f, e.Size)
 	f.Close()
 	if err != nil {
 		return 0, fmt.Errorf("restore: checking the source: %s: %w", name, err)

@@ -12,7 +12,7 @@ import (
 func (x *extractor) relocate(old, cur string) error {
 	sameLength := len(old) == len(cur)
 	binaries := 0
-	for _, w := range x.written {
+	for i, w := range x.written {
 		data, err := os.ReadFile(w.path)
 		if err != nil {
 			return fmt.Errorf("relocate %s: %w", w.path, err)
@@ -47,6 +47,10 @@ func (x *extractor) relocate(old, cur string) error {
 		}
 		if err := os.Chtimes(w.path, fi.ModTime(), fi.ModTime()); err != nil {
 			return err
+		}
+		x.written[i].rewritten = true
+		if sameLength {
+			x.moved = [2][]byte{[]byte(cur), []byte(old)}
 		}
 	}
 	if binaries > 0 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/nix-vanilla/nix-vanilla/pkg/digest"
 	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
 )
 
@@ -57,6 +58,14 @@ type Result struct {
 	// Retimed counts source files given back their recorded modification
 	// times after unpacking again.
 	Retimed int
+	// Pycs, DebugLinks and Digests count hash-based .pyc files given
+	// their rewritten source's hash, .gnu_debuglink CRCs given their
+	// rewritten debug file's, and files in which digests of rewritten
+	// files were replaced (see fixup.go).
+	Pycs, DebugLinks, Digests int
+	// Unrewritable lists build-tree files with store hashes inside
+	// compressed data: not fatal unless they reach an output (see Scan).
+	Unrewritable []*LeftoverError
 	// Warnings are things worth one line in the build log each.
 	Warnings []string
 	// Rewrite maps the checkpoint's text to the restoring build's: store
@@ -73,17 +82,6 @@ type SourceChangedError struct {
 
 func (e *SourceChangedError) Error() string {
 	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", e.Path, e.Reason)
-}
-
-// LeftoverError reports store hashes that could not be rewritten because
-// they sit inside compressed data.
-type LeftoverError struct {
-	Path   string
-	Hashes []string
-}
-
-func (e *LeftoverError) Error() string {
-	return fmt.Sprintf("%s holds the store hash %s inside compressed data, which cannot be rewritten; have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package", e.Path, strings.Join(e.Hashes, ", "))
 }
 
 // Restore puts the checkpoint back: checks the unpacked source in Top
@@ -111,8 +109,6 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if moved {
 		pairs = append(pairs, m.BuildTop, opts.Top)
 	}
-	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
-
 	back := map[string]string{}
 	for o, n := range hashes {
 		back[n] = o
@@ -121,6 +117,10 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rw, reverse, pairs, err = seeded(rw, reverse, pairs, m.Outputs, opts.Outputs); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", opts.Dir, err)
+	}
+	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
 	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
 		sparseLeft: m.Stats.SparseSize}
 	defer x.closeRoots()
@@ -145,13 +145,14 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if err := x.extract(ctx); err != nil {
 		return nil, err
 	}
-	if err := x.fixup(ctx); err != nil {
-		return nil, err
-	}
 	if moved && tree {
 		if err := x.relocate(m.BuildTop, opts.Top); err != nil {
 			return nil, err
 		}
+	}
+	// After every rewrite of the bytes: fix-ups hash the final content.
+	if err := x.fixup(ctx); err != nil {
+		return nil, err
 	}
 	if err := x.reorder(); err != nil {
 		return nil, err
@@ -182,7 +183,7 @@ func hashMap(saved, now map[string]string) (map[string]string, error) {
 }
 
 type extractor struct {
-	mu   sync.Mutex // guards res.Warnings
+	mu   sync.Mutex // guards res.Warnings, res.Unrewritable and old
 	opts RestoreOptions
 	res  *Result
 	rw   *storepath.Rewriter
@@ -197,6 +198,14 @@ type extractor struct {
 	modes []timedEntry
 	// sparseLeft is what the manifest allows sparse files still to take.
 	sparseLeft int64
+	// moved is the new and old build directory when relocate replaced
+	// one by the other (of equal length) in binaries too.
+	moved [2][]byte
+	// old holds the digests, as the checkpoint held them, of restored
+	// files that the restore changed (guarded by mu).
+	old map[string]digest.Sums
+	// digested lists the files in which digests were replaced.
+	digested map[string]bool
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
 	dirOrder []dirKey

@@ -197,7 +197,7 @@ func digestAll(top string, entries []pristineEntry) error {
 				return err
 			}
 			defer f.Close()
-			e.Digest, err = digest(f, e.Size)
+			e.Digest, err = contentDigest(f, e.Size)
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.name(), err)
 			}
@@ -207,8 +207,8 @@ func digestAll(top string, entries []pristineEntry) error {
 	return g.Wait()
 }
 
-// digest returns the SHA-256 of r's content, which must be size bytes.
-func digest(r io.Reader, size int64) ([]byte, error) {
+// contentDigest returns the SHA-256 of r's content, which must be size bytes.
+func contentDigest(r io.Reader, size int64) ([]byte, error) {
 	h := sha256.New()
 	n, err := io.Copy(h, r)
 	if err != nil {

@@ -77,6 +77,9 @@ type SaveOptions struct {
 	// Restored is the snapshot the unwrapped stage took right after its
 	// restore; Save reports the files its phases rebuilt since.
 	Restored string
+	// From is the checkpoint the stage restored, if any: its outputs'
+	// store hashes must not be left in this stage's outputs.
+	From string
 	// Log receives one line saying what was saved.
 	Log io.Writer
 }
@@ -104,6 +107,19 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 	if opts.Restored != "" {
 		if err := reportRebuilt(opts); err != nil {
 			return nil, err
+		}
+	}
+	if opts.From != "" {
+		old, err := checkpoint.EarlierHashes(opts.From)
+		if err != nil {
+			return nil, err
+		}
+		outs := make([]string, 0, len(opts.Outputs))
+		for _, p := range opts.Outputs {
+			outs = append(outs, p)
+		}
+		if err := checkpoint.Scan(context.Background(), outs, old); err != nil {
+			return nil, fmt.Errorf("save: the outputs still hold store hashes of the stage before:\n%w", err)
 		}
 	}
 	m, err := checkpoint.Save(checkpoint.SaveOptions{
@@ -222,6 +238,15 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	}
 	if res.BuildIDs > 0 {
 		fmt.Fprintf(opts.Log, ", %s build-ids recomputed", count(res.BuildIDs))
+	}
+	if res.Pycs > 0 {
+		fmt.Fprintf(opts.Log, ", %s .pyc source hashes", count(res.Pycs))
+	}
+	if res.DebugLinks > 0 {
+		fmt.Fprintf(opts.Log, ", %s debuglink CRCs", count(res.DebugLinks))
+	}
+	if res.Digests > 0 {
+		fmt.Fprintf(opts.Log, ", digests updated in %s", count(res.Digests))
 	}
 	if res.NinjaLogs > 0 {
 		fmt.Fprintf(opts.Log, ", %s ninja log entries rehashed", count(res.NinjaLogs))

@@ -34,16 +34,22 @@
 //     so offsets, file sizes and anything that records them stay valid.
 //     Nothing else (a name, a store directory) can be rewritten.
 //   - A hash inside compressed data (a .gz man page, a .jar, a .whl, a
-//     .zst file) cannot be rewritten: its bytes are not in
-//     the file. [Rewriter.Leftovers] finds such hashes after the rewrite in
-//     gzip, zstd, bzip2, xz (through the xz program, when it is on PATH) and
-//     zip files, so that the caller can fail the build naming the file.
-//     Other formats (lz4, brotli, lzip, compressed ELF debug sections, tar
-//     members that are themselves compressed) are not looked into.
-//   - A hash stored uncompressed inside a checksummed container (a stored
-//     zip member, a stored deflate block in a gzip file, a raw zstd block)
-//     is rewritten like any other bytes, which leaves the container's
-//     CRC wrong; [Rewriter.Leftovers] reports that as a checksum error.
+//     .zst file, a -gz debug section) cannot be rewritten: its bytes are
+//     not in the file. [Rewriter.Leftovers] finds such hashes after the
+//     rewrite, and [Rewriter.Inside] in a file's original bytes, in gzip,
+//     zstd, bzip2, zip, static library (ar) members, ELF sections
+//     compressed with zlib or zstd (SHF_COMPRESSED) and GCC LTO sections,
+//     and, through the xz and lz4 programs when they are on PATH, in xz,
+//     LZMA-alone and lz4 files. Brotli, lzip and compressed tar members
+//     inside tar files are not looked into.
+//   - A hash stored as a literal inside compressed data (a stored zip
+//     member, a stored deflate block, a raw zstd or lz4 literal) is
+//     rewritten like any other bytes, which may leave the container's
+//     checksum wrong or the stream unlike the compressor's; check the
+//     original bytes with [Rewriter.Inside] to see it.
+//   - [Rewriter.WithSeed] also replaces nixpkgs' -frandom-seed= values,
+//     only right after the flag; a Writer then holds back up to
+//     HashLen-1+len(SeedFlag) bytes.
 //   - A hash that only appears in a different encoding (upper case, UTF-16,
 //     split by an escape sequence) is not found, exactly as with Nix.
 //   - [Rewriter.File] rewrites in place: every hard link to the file sees

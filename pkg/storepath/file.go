@@ -77,7 +77,8 @@ func (r *Rewriter) File(path string) (n int, err error) {
 			return n, rerr
 		}
 		b := buf[:c]
-		m, first, end := r.rewrite(b, 0)
+		last := rerr == io.EOF || c < len(buf)
+		m, first, end, keep := r.rewritePart(b, last)
 		if m > 0 {
 			if rw == nil {
 				if rw, err = openWritable(path, fi); err != nil {
@@ -94,7 +95,7 @@ func (r *Rewriter) File(path string) (n int, err error) {
 		}
 		// The last HashLen-1 bytes may start a hash that goes on in the
 		// next chunk; bytes up to end are decided.
-		off += int64(max(c-(HashLen-1), end))
+		off += int64(min(max(c-(HashLen-1), end), keep))
 	}
 }
 

@@ -55,14 +55,18 @@ const (
 	bzip2Format
 	xzFormat
 	zipFormat
+	lz4Format
+	lzmaFormat
+	elfFormat
+	arFormat
 )
 
 func (f format) String() string {
-	return [...]string{"plain", "gzip", "zstd", "bzip2", "xz", "zip"}[f]
+	return [...]string{"plain", "gzip", "zstd", "bzip2", "xz", "zip", "lz4", "lzma", "ELF", "ar"}[f]
 }
 
 // sniffLen is how many leading bytes sniff looks at.
-const sniffLen = 10
+const sniffLen = 13
 
 // sniff tells the format of data that starts with head.
 func sniff(head []byte) format {
@@ -79,8 +83,36 @@ func sniff(head []byte) format {
 		(bytes.Equal(head[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || // block
 			bytes.Equal(head[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90})): // end of stream
 		return bzip2Format
+	case bytes.HasPrefix(head, []byte{0x04, 0x22, 0x4d, 0x18}):
+		return lz4Format
+	case bytes.HasPrefix(head, []byte("\x7fELF")):
+		return elfFormat
+	case bytes.HasPrefix(head, []byte("!<arch>\n")):
+		return arFormat
 	}
 	return plain
+}
+
+// isLZMA recognises the 13-byte header of an LZMA-alone (.lzma) file:
+// properties lc+lp*9+pb*45 below 225, a dictionary size of 2^n or
+// 2^n+2^(n-1) bytes, and an uncompressed size that is unknown (all ones)
+// or below 2^48, as xz and lzma write them.
+func isLZMA(head []byte) bool {
+	if len(head) < 13 || head[0] >= 225 {
+		return false
+	}
+	d := uint32(head[1]) | uint32(head[2])<<8 | uint32(head[3])<<16 | uint32(head[4])<<24
+	if d < 1<<12 {
+		return false
+	}
+	for d&1 == 0 {
+		d >>= 1
+	}
+	if d != 1 && d != 3 {
+		return false
+	}
+	unknown := bytes.Equal(head[5:13], bytes.Repeat([]byte{0xff}, 8))
+	return unknown || head[11] == 0 && head[12] == 0
 }
 
 // Leftovers looks for old hashes that a rewrite cannot have replaced
@@ -119,20 +151,60 @@ func (r *Rewriter) Leftovers(path string) (found []Leftover, err error) {
 		return nil, err
 	}
 	defer f.Close()
+	return r.leftovers(f, fi.Size())
+}
+
+// Inside is Leftovers for a file's contents in memory. Given a file's
+// bytes as they were before File rewrote them, it reports every old hash
+// that sits inside compressed data, whether or not File's rewrite of the
+// raw bytes happened to reach it: one stored as a literal inside an lz4,
+// zstd or deflate stream is rewritten in place, blindly, and the stream
+// may then differ from the one the compressor makes for the new content.
+func (r *Rewriter) Inside(data []byte) ([]Leftover, error) {
+	if r.shift == nil {
+		return nil, nil
+	}
+	found, err := r.leftovers(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		err = fmt.Errorf("leftovers: %w", err)
+	}
+	return found, err
+}
+
+func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err error) {
 	var head [sniffLen]byte
 	h, err := f.ReadAt(head[:], 0)
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
 	form := sniff(head[:h])
+	if form == plain && isLZMA(head[:h]) {
+		// LZMA-alone has no magic number: only a whole file is taken
+		// for one, and only if xz can decode it.
+		form = lzmaFormat
+	}
 	if form == plain {
 		return nil, nil
 	}
 	c := &checker{r: r, seen: map[Leftover]bool{}}
-	if form == zipFormat {
-		err = c.zip(f, fi.Size(), "", 1)
-	} else {
-		err = c.decompress(form, f, "", 1)
+	rd := io.NewSectionReader(f, 0, size)
+	switch form {
+	case zipFormat:
+		err = c.zip(f, size, "", 1)
+	case elfFormat:
+		err = c.elf(f, "", 1)
+	case arFormat:
+		var data []byte
+		if data, err = io.ReadAll(rd); err == nil {
+			err = c.ar(data, "", 0)
+		}
+	default:
+		err = c.decompress(form, rd, "", 1)
+		if form == lzmaFormat && err != nil && !errors.Is(err, ErrNoDecoder) {
+			// Not LZMA after all (its header looked like one); range
+			// coding leaves no hash readable either way.
+			return nil, nil
+		}
 	}
 	return c.found, err
 }
@@ -170,6 +242,20 @@ func (c *checker) content(rd io.Reader, member string, depth int) error {
 		return c.scan(all, func(k int) { c.add(k, member) })
 	case zipFormat:
 		return c.nestedZip(all, member, depth)
+	case elfFormat, arFormat:
+		// Inside compressed data the raw bytes are not the file's own
+		// either: scan them too.
+		data, err := io.ReadAll(io.LimitReader(all, maxInMemory+1))
+		if err != nil {
+			return err
+		}
+		if err := c.scan(io.MultiReader(bytes.NewReader(data), rd), func(k int) { c.add(k, member) }); err != nil || int64(len(data)) > maxInMemory {
+			return err
+		}
+		if form == elfFormat {
+			return c.elf(bytes.NewReader(data), member, depth)
+		}
+		return c.ar(data, member, depth)
 	default:
 		return c.decompress(form, all, member, depth)
 	}
@@ -195,10 +281,10 @@ func (c *checker) decompress(form format, rd io.Reader, member string, depth int
 		dr = z
 	case bzip2Format:
 		dr = bzip2.NewReader(rd)
-	case xzFormat:
-		x, err := newXZReader(rd)
+	case xzFormat, lz4Format, lzmaFormat:
+		x, err := newCmdReader(rd, decoders[form]...)
 		if err != nil {
-			return fmt.Errorf("xz: %w", err)
+			return fmt.Errorf("%s: %w", form, err)
 		}
 		defer x.Close()
 		dr = x
@@ -313,7 +399,14 @@ func (c *checker) scan(rd io.Reader, hit func(k int)) error {
 	}
 }
 
-// xzReader decompresses xz data with the xz program.
+// decoders are the programs that decompress what Go does not.
+var decoders = map[format][]string{
+	xzFormat:   {"xz", "--decompress", "--stdout", "--quiet"},
+	lzmaFormat: {"xz", "--format=lzma", "--decompress", "--stdout", "--quiet"},
+	lz4Format:  {"lz4", "--decompress", "--stdout", "--quiet"},
+}
+
+// xzReader decompresses data with a program (xz, lz4).
 type xzReader struct {
 	cmd    *exec.Cmd
 	out    io.ReadCloser
@@ -321,12 +414,12 @@ type xzReader struct {
 	done   bool
 }
 
-func newXZReader(rd io.Reader) (*xzReader, error) {
-	path, err := exec.LookPath("xz")
+func newCmdReader(rd io.Reader, argv ...string) (*xzReader, error) {
+	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoDecoder, err)
 	}
-	x := &xzReader{cmd: exec.Command(path, "--decompress", "--stdout", "--quiet")}
+	x := &xzReader{cmd: exec.Command(path, argv[1:]...)}
 	x.cmd.Stdin = rd
 	x.cmd.Stderr = &x.stderr
 	if x.out, err = x.cmd.StdoutPipe(); err != nil {

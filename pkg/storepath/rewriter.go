@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"strings"
 	"unsafe"
 )
 
@@ -22,6 +23,8 @@ type Rewriter struct {
 	// are the block b (b[e-1] | b[e]<<8) can move without skipping a match:
 	// 0 only if b ends some old hash.
 	shift *[1 << 16]uint8
+	// seeds are old and new -frandom-seed values (see WithSeed).
+	seeds [][2]string
 }
 
 // NewRewriter returns a Rewriter replacing each key of m (an old hash) by its
@@ -226,6 +229,17 @@ func (r *Rewriter) verify(b []byte, e int) int {
 // the offset of the first one (-1 if none) and the offset just past the
 // last one (from if none).
 func (r *Rewriter) rewrite(b []byte, from int) (n, first, end int) {
+	n, first, end = r.rewriteHashes(b, from)
+	if len(r.seeds) > 0 {
+		var m int
+		m, first, end, _ = r.rewriteSeeds(b, from, first, end, true)
+		n += m
+	}
+	return n, first, end
+}
+
+// rewriteHashes replaces old hashes in b[from:]; see rewrite.
+func (r *Rewriter) rewriteHashes(b []byte, from int) (n, first, end int) {
 	first, end = -1, from
 	r.each(b, from, func(s, k int) bool {
 		if s >= end {
@@ -243,6 +257,28 @@ func (r *Rewriter) rewrite(b []byte, from int) (n, first, end int) {
 	return n, first, end
 }
 
+// rewritePart is rewrite for a part of a stream: unless final, a seed
+// whose window may go on past b is left alone, and keep is the offset of
+// its flag (else len(b)): bytes from keep on must be scanned again.
+func (r *Rewriter) rewritePart(b []byte, final bool) (n, first, end, keep int) {
+	if len(r.seeds) == 0 {
+		n, first, end = r.rewrite(b, 0)
+		return n, first, end, len(b)
+	}
+	n, first, end = r.rewriteHashes(b, 0)
+	var m int
+	m, first, end, keep = r.rewriteSeeds(b, 0, first, end, final)
+	return n + m, first, end, keep
+}
+
+// holdBack is the most a stream keeps back between parts.
+func (r *Rewriter) holdBack() int {
+	if len(r.seeds) > 0 {
+		return HashLen - 1 + len(SeedFlag)
+	}
+	return HashLen - 1
+}
+
 // Bytes replaces every old hash in b by its new hash, in place, and
 // returns the number of replacements.
 func (r *Rewriter) Bytes(b []byte) int {
@@ -256,6 +292,9 @@ func (r *Rewriter) Bytes(b []byte) int {
 func (r *Rewriter) String(s string) (string, int) {
 	// index only reads, so it may look at the string's bytes directly.
 	first, _ := r.index(unsafe.Slice(unsafe.StringData(s), len(s)), 0)
+	if len(r.seeds) > 0 && strings.Contains(s, SeedFlag) {
+		first = 0
+	}
 	if first < 0 {
 		return s, 0
 	}

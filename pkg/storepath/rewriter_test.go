@@ -199,7 +199,7 @@ func writeChunks(t *testing.T, r *Rewriter, chunks ...string) (string, int) {
 			t.Fatalf("Write(%q) = %d, %v", c, n, err)
 		}
 		written += n
-		if held := written - out.Len(); held < 0 || held > HashLen-1 {
+		if held := written - out.Len(); held < 0 || held > r.holdBack() {
 			t.Fatalf("after writing %d bytes, %d are held back", written, held)
 		}
 	}

@@ -135,13 +135,14 @@ func (w *Writer) check() error {
 // all of it that is decided, and moves the rest to the start of buf. If
 // final, all of b is decided.
 func (w *Writer) emit(b []byte, final bool) error {
-	n, _, end := w.r.rewrite(b, 0)
+	n, _, end, keep := w.r.rewritePart(b, final)
 	w.n += n
 	out := len(b)
 	if !final && w.r.shift != nil {
 		// A window starting at or after len(b)-(HashLen-1) is incomplete;
-		// bytes covered by a replacement are decided.
-		out = max(len(b)-(HashLen-1), end, 0)
+		// bytes covered by a replacement are decided, and a seed's flag
+		// is kept with its undecided window.
+		out = min(max(len(b)-(HashLen-1), end, 0), keep)
 	}
 	if out > 0 {
 		m, err := w.w.Write(b[:out])

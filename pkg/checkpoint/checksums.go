@@ -1,0 +1,254 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/digest"
+	"github.com/nix-vanilla/nix-vanilla/pkg/elfid"
+	"github.com/nix-vanilla/nix-vanilla/pkg/pyc"
+)
+
+// LeftoverError reports store hashes inside compressed data, which are
+// not rewritten (or were rewritten blindly inside the compressed stream),
+// or compressed data that could not be checked.
+type LeftoverError struct {
+	Path   string
+	Hashes []string
+	// Err says why the data could not be checked, if it could not.
+	Err error
+}
+
+func (e *LeftoverError) Error() string {
+	fix := "; have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package"
+	if len(e.Hashes) == 0 {
+		return fmt.Sprintf("%s: compressed data that cannot be checked for store hashes: %v%s", e.Path, e.Err, fix)
+	}
+	return fmt.Sprintf("%s holds store hashes of an earlier stage where they cannot be rewritten exactly (inside compressed data): %s%s", e.Path, strings.Join(e.Hashes, ", "), fix)
+}
+
+func (e *LeftoverError) Unwrap() error { return e.Err }
+
+// pycs gives hash-based .pyc files the hash of their rewritten source.
+func (x *extractor) pycs() error {
+	restored := map[string]bool{}
+	for _, w := range x.written {
+		restored[w.path] = true
+	}
+	for _, w := range x.written {
+		src := pyc.Source(w.path)
+		if src == "" || !restored[src] {
+			continue
+		}
+		if _, changed := x.old[src]; !changed {
+			continue
+		}
+		cur, err := os.ReadFile(src)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		old := x.original(cur)
+		h, err := pyc.Header(w.path)
+		if err != nil {
+			continue // too short to be bytecode
+		}
+		changed, err := pyc.Fix(h, old, cur, w.path, src)
+		var stale *pyc.StaleError
+		switch {
+		case errors.Is(err, pyc.ErrNotHashBased):
+			continue // timestamp-based: size and time are kept
+		case errors.As(err, &stale):
+			x.warn(err.Error())
+			continue
+		case err != nil || !changed:
+			continue
+		}
+		if err := x.patch(w, 0, h); err != nil {
+			return err
+		}
+		x.res.Pycs++
+	}
+	return nil
+}
+
+// debugLinks gives each .gnu_debuglink the CRC of its debug file when
+// that file was rewritten: a restored file of that name whose old CRC is
+// the recorded one.
+func (x *extractor) debugLinks() error {
+	byName := map[string][]string{}
+	for p := range x.old {
+		byName[filepath.Base(p)] = append(byName[filepath.Base(p)], p)
+	}
+	for _, w := range x.written {
+		if string(w.magic[:]) != "\x7fELF" {
+			continue
+		}
+		l, err := elfid.ReadDebugLink(w.path)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		if l == nil || len(byName[l.Name]) == 0 {
+			continue
+		}
+		var crcs []uint32
+		for _, p := range byName[l.Name] {
+			if x.old[p].CRC32 != l.CRC {
+				continue
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			if c := crc32.ChecksumIEEE(data); !slices.Contains(crcs, c) {
+				crcs = append(crcs, c)
+			}
+		}
+		switch {
+		case len(crcs) > 1:
+			return fmt.Errorf("restore: %s: its .gnu_debuglink names %s, and several restored files of that name had its CRC and now differ", w.path, l.Name)
+		case len(crcs) == 0 || crcs[0] == l.CRC:
+			continue
+		}
+		if err := x.rememberFile(w); err != nil {
+			return err
+		}
+		if err := l.SetCRC(w.path, crcs[0]); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		x.res.DebugLinks++
+	}
+	return nil
+}
+
+// maxDigestRounds bounds how often digests are replaced in turn: a
+// SHA256SUMS that changed is itself listed in a RECORD, and so on.
+const maxDigestRounds = 4
+
+// digests replaces, in every restored file, the old digests of the files
+// that changed by the new ones.
+func (x *extractor) digests(ctx context.Context) error {
+	x.digested = map[string]bool{}
+	pending := make([]string, 0, len(x.old))
+	for p := range x.old {
+		pending = append(pending, p)
+	}
+	for range maxDigestRounds {
+		var changes []digest.Change
+		for _, p := range pending {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			if cur := digest.Of(data); cur != x.old[p] {
+				changes = append(changes, digest.Change{Old: x.old[p], New: cur})
+			}
+		}
+		rep := digest.New(changes)
+		if rep.Len() == 0 {
+			return nil
+		}
+		var err error
+		if pending, err = x.replaceDigests(ctx, rep); err != nil || len(pending) == 0 {
+			return err
+		}
+	}
+	return fmt.Errorf("restore: digests of rewritten files still change after %d rounds of replacing them (files that list each other's digests): %s", maxDigestRounds, strings.Join(pending, ", "))
+}
+
+// replaceDigests replaces digests in every restored file and returns the
+// files it changed.
+func (x *extractor) replaceDigests(ctx context.Context, rep *digest.Replacer) ([]string, error) {
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var mu sync.Mutex
+	var changed []string
+	for _, w := range x.written {
+		g.Go(func() error {
+			data, err := os.ReadFile(w.path)
+			if err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			if rep.Bytes(data) == 0 {
+				return nil
+			}
+			if err := x.patch(w, 0, data); err != nil {
+				return err
+			}
+			mu.Lock()
+			changed = append(changed, w.path)
+			if !x.digested[w.path] {
+				x.digested[w.path] = true
+				x.res.Digests++
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	slices.Sort(changed)
+	return changed, err
+}
+
+// rememberFile remembers a file's digests before a fix-up changes it.
+func (x *extractor) rememberFile(w writtenFile) error {
+	data, err := os.ReadFile(w.path)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if w.rewritten {
+		data = x.original(data) // remembered already, unless it never changed
+	}
+	x.remember(w.path, data)
+	return nil
+}
+
+// patch writes b at offset off of a restored file (replacing as many
+// bytes), remembering the file's digests first, and keeps its
+// mode and modification time.
+func (x *extractor) patch(w writtenFile, off int64, b []byte) error {
+	x.mu.Lock()
+	_, known := x.old[w.path]
+	x.mu.Unlock()
+	if !known {
+		if err := x.rememberFile(w); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Stat(w.path)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	mode := fi.Mode()
+	if mode&0o200 == 0 {
+		if err := os.Chmod(w.path, mode|0o200); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteAt(b, off)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := os.Chmod(w.path, mode); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(w.path, fi.ModTime(), fi.ModTime())
+	}
+	if err != nil {
+		return fmt.Errorf("restore: fix up %s: %w", w.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package digest
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"hash/crc32"
+	"slices"
+	"strings"
+)
+
+// Sums are the digests of one content.
+type Sums struct {
+	MD5    [md5.Size]byte
+	SHA1   [sha1.Size]byte
+	SHA256 [sha256.Size]byte
+	SHA512 [sha512.Size]byte
+	CRC32  uint32
+}
+
+// Of returns the digests of data.
+func Of(data []byte) Sums {
+	return Sums{
+		MD5:    md5.Sum(data),
+		SHA1:   sha1.Sum(data),
+		SHA256: sha256.Sum256(data),
+		SHA512: sha512.Sum512(data),
+		CRC32:  crc32.ChecksumIEEE(data),
+	}
+}
+
+// encodings returns each digest in each text form, in a fixed order, so
+// that two Sums give parallel lists.
+func (s Sums) encodings() []string {
+	var crc [4]byte
+	binary.BigEndian.PutUint32(crc[:], s.CRC32)
+	c := hex.EncodeToString(crc[:])
+	out := []string{c, strings.ToUpper(c)}
+	for _, d := range [][]byte{s.MD5[:], s.SHA1[:], s.SHA256[:], s.SHA512[:]} {
+		h := hex.EncodeToString(d)
+		out = append(out, h, strings.ToUpper(h),
+			base64.StdEncoding.EncodeToString(d), base64.RawStdEncoding.EncodeToString(d),
+			base64.URLEncoding.EncodeToString(d), base64.RawURLEncoding.EncodeToString(d))
+	}
+	return out
+}
+
+// Replacer replaces old digests by new ones. The zero value replaces
+// nothing. It is safe for concurrent use.
+type Replacer struct {
+	to map[string]string
+	// url holds the URL-safe new encoding of an old digest whose
+	// standard and URL-safe base64 are the same text (no + or /), where
+	// the new digest's are not: which one the writer used shows only from
+	// the context (see token).
+	url     map[string]string
+	prefix  map[uint64]bool // first 8 bytes of each old encoding
+	lengths []int           // lengths of the old encodings, longest first
+}
+
+// Change is one content's digests before and after a change.
+type Change struct {
+	Old, New Sums
+}
+
+// New returns a Replacer for changes. Encodings that two changes would
+// map to different new values (the same old content changed two ways)
+// are dropped, and so are equal old and new digests.
+func New(changes []Change) *Replacer {
+	r := &Replacer{to: map[string]string{}, url: map[string]string{}, prefix: map[uint64]bool{}}
+	bad := map[string]bool{}
+	for _, c := range changes {
+		olds, news := c.Old.encodings(), c.New.encodings()
+		for i, o := range olds {
+			if o == news[i] {
+				continue
+			}
+			if prev, ok := r.to[o]; ok && prev != news[i] {
+				if urlSafe(news[i]) && sameBase64(prev, news[i]) {
+					r.url[o] = news[i]
+					continue
+				}
+				bad[o] = true
+			}
+			r.to[o] = news[i]
+		}
+	}
+	for o := range bad {
+		delete(r.to, o)
+	}
+	for o := range r.to {
+		r.prefix[binary.LittleEndian.Uint64([]byte(o[:8]))] = true
+		if !slices.Contains(r.lengths, len(o)) {
+			r.lengths = append(r.lengths, len(o))
+		}
+	}
+	slices.Sort(r.lengths)
+	slices.Reverse(r.lengths)
+	return r
+}
+
+// Len returns the number of old encodings r replaces.
+func (r *Replacer) Len() int { return len(r.to) }
+
+// inToken reports the bytes that can be part of an encoded digest.
+var inToken = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_" {
+		t[c] = true
+	}
+	return t
+}()
+
+// Bytes replaces old digests in b, in place, and returns how many. A
+// digest is looked for only inside runs of the base64 and hex alphabets,
+// longest encoding first.
+func (r *Replacer) Bytes(b []byte) int {
+	if r == nil || len(r.to) == 0 {
+		return 0
+	}
+	n := 0
+	for i := 0; i+8 <= len(b); {
+		if !inToken[b[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && inToken[b[j]] {
+			j++
+		}
+		n += r.token(b[i:j])
+		i = j
+	}
+	return n
+}
+
+// token replaces old digests inside one run of digest characters.
+func (r *Replacer) token(t []byte) int {
+	n := 0
+	for i := 0; i+8 <= len(t); i++ {
+		if !r.prefix[binary.LittleEndian.Uint64(t[i:])] {
+			continue
+		}
+		for _, l := range r.lengths {
+			if i+l > len(t) {
+				continue
+			}
+			if to, ok := r.to[string(t[i:i+l])]; ok {
+				if u, ok := r.url[string(t[i:i+l])]; ok && urlContext(t[:i]) {
+					to = u
+				}
+				copy(t[i:], to)
+				n++
+				i += l - 1
+				break
+			}
+		}
+	}
+	return n
+}
+
+// urlSafe reports whether an encoding uses the URL-safe base64 alphabet's
+// own characters.
+func urlSafe(s string) bool { return strings.ContainsAny(s, "-_") }
+
+// sameBase64 reports whether two encodings are the standard and URL-safe
+// base64 of the same bytes.
+func sameBase64(std, url string) bool {
+	return strings.NewReplacer("+", "-", "/", "_").Replace(std) == url
+}
+
+// urlContext reports whether the text before a digest shows that it is
+// written in URL-safe base64: a Python RECORD's "sha256=" (PEP 376 and 427
+// say urlsafe-base64-nopad). Elsewhere (SRI's "sha256-") standard base64
+// is taken.
+func urlContext(before []byte) bool {
+	for _, p := range []string{"md5=", "sha1=", "sha224=", "sha256=", "sha384=", "sha512="} {
+		if strings.HasSuffix(string(before), p) {
+			return true
+		}
+	}
+	return false
+}
