@@ -23,7 +23,7 @@ buildGoModule {
     ];
   };
   # The hash of `go mod vendor` for go.sum (TestVendorHash keeps it current).
-  vendorHash = "sha256-c5D73zLRxCTNCq7p5T/fsnsnAzYNvh4gbTtmPjRb0FQ=";
+  vendorHash = "sha256-JeCjRXHfoHjyMf3KajgIy+UswYFMY6UkKRz41yIhsYM=";
   subPackages = [ "cmd/vanilla" ];
   env.CGO_ENABLED = "0";
   ldflags = [
