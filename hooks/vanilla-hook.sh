@@ -33,11 +33,17 @@ vanillaSetupHook() {
             return 1
             ;;
     esac
-    _vanillaWork="$NIX_BUILD_TOP/.vanilla"
-    mkdir -p "$_vanillaWork"
+    # The hook's own files stay out of the build directory, where the
+    # package's phases could see them: in the first two stages they go
+    # into the hidden checkpoint output (and are removed once saved); the
+    # final stage needs them only until its restore is done.
     if [[ "$vanillaStage" != final ]]; then
         _vanillaHideCheckpointOutput
+        _vanillaWork="$_vanillaCheckpoint/.work"
+    else
+        _vanillaWork="$NIX_BUILD_TOP/.vanilla"
     fi
+    mkdir -p "$_vanillaWork"
     _vanillaWrap runPhase
     _vanillaWrap runHook
     runPhase() { _vanillaRunPhase "$@"; }
@@ -193,6 +199,7 @@ _vanillaBegin() {
                 echo "vanilla: final stage: restoring the installed outputs, then running fixupPhase and after"
                 _vanillaRestore -top "$NIX_BUILD_TOP"
             fi
+            rm -rf "$_vanillaWork"
             local _vanillaHook
             # restore.sh sets _vanillaLateInstallHooks.
             for _vanillaHook in "${_vanillaLateInstallHooks[@]}"; do
@@ -240,6 +247,7 @@ _vanillaSaveCheckpoint() {
     fi
     "$_vanillaHelper" save -stage vanilla -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
         "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -take-outputs -builder-pid "$$" "${_vanillaArgs[@]}"
+    rm -rf "$_vanillaWork"
     _vanillaMakeOutputs
 }
 
@@ -255,6 +263,7 @@ _vanillaSaveInstalled() {
     "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" -tree \
         -restored "$_vanillaWork/restored" "${_vanillaSnapshot[@]}" \
         -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
+    rm -rf "$_vanillaWork"
     _vanillaMakeOutputs
 }
 

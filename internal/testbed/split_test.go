@@ -375,6 +375,8 @@ func TestVariants(t *testing.T) {
 		{"makeWrapper called in preBuild", "make-baked", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; preBuild = "makeWrapper /bin/sh greet-sh --set GREETING hi"; postInstall = "install -Dm755 greet-sh $out/bin/greet-sh"; }`},
 		{"a preInstallPhases body", "make-baked", `{ preInstallPhases = [ "docPhase" ]; docPhase = "mkdir -p $out/share/doc; echo doc > $out/share/doc/greet.txt"; }`},
 		{"pushd in preBuild, popd in postBuild", "make-baked", `{ preBuild = "pushd . >/dev/null"; postBuild = "popd >/dev/null; echo $PWD > where"; postInstall = "cp where $out/share/where"; }`},
+		// The hook's own files are not in the build directory.
+		{"the build directory's listing", "make-baked", `{ preBuild = "ls -A $NIX_BUILD_TOP > listing-build"; postInstall = "ls -A $NIX_BUILD_TOP > $out/share/listing-install; cp listing-build $out/share/"; }`},
 		{"commands after runHook postBuild", "make-baked", `{ buildPhase = "runHook preBuild\nmake PREFIX=$out\nrunHook postBuild\necho after > after.txt\n"; postBuild = "test ! -e after.txt && echo first > order.txt"; postInstall = "cp order.txt after.txt $out/share/greet/"; }`},
 	}
 	for _, tt := range tests {
