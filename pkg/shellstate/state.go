@@ -312,10 +312,17 @@ func ParseFuncs(data []byte, name string) (map[string]string, error) {
 	funcs := map[string]string{}
 	for _, stmt := range f.Stmts {
 		fn, ok := stmt.Cmd.(*syntax.FuncDecl)
-		if !ok {
+		if !ok || stmt.Negated || stmt.Background || stmt.Coprocess || len(stmt.Redirs) > 0 || !validName(fn.Name.Value) {
 			return nil, fmt.Errorf("%s: %s: not a function definition", name, stmt.Pos())
 		}
-		funcs[fn.Name.Value] = string(data[stmt.Pos().Offset():stmt.End().Offset()])
+		// The definition is replayed as printed from its syntax tree, not
+		// as the text read: a checkpoint is untrusted, and only what
+		// parsed as one function definition is kept.
+		var b strings.Builder
+		if err := syntax.NewPrinter().Print(&b, stmt); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, stmt.Pos(), err)
+		}
+		funcs[fn.Name.Value] = b.String()
 	}
 	return funcs, nil
 }
@@ -339,6 +346,8 @@ func ParseOptions(data []byte, name string) (map[string]string, error) {
 			}
 		}
 		switch {
+		case !optionName(words[2]):
+			return nil, fmt.Errorf("%s: %s: %q is not an option name", name, stmt.Pos(), words[2])
 		case words[0] == "shopt" && (words[1] == "-s" || words[1] == "-u"),
 			words[0] == "set" && (words[1] == "-o" || words[1] == "+o"):
 			opts[words[0]+" "+words[2]] = strings.Join(words[:], " ")
@@ -414,4 +423,32 @@ func names[T any](m map[string]T) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// optionName reports whether s can name a shopt or set -o option: the
+// replay script joins it into a command.
+func optionName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validName reports whether s can name a function that the replay script
+// defines: bash allows more, but the hook and setup.sh use these.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-.:+@", c)) {
+			return false
+		}
+	}
+	return true
 }

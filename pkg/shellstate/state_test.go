@@ -94,7 +94,7 @@ g() { local a=(1 2); echo "${a[@]}"; }
 shopt -s nullglob
 set -o pipefail
 `)
-	if !strings.Contains(s.Funcs["f"], "while read -r x") || !strings.HasPrefix(s.Funcs["g"], "g ()") {
+	if !strings.Contains(s.Funcs["f"], "while read -r x") || !strings.HasPrefix(s.Funcs["g"], "g() {") {
 		t.Errorf("functions: %q", s.Funcs)
 	}
 	if s.Options["shopt nullglob"] != "shopt -s nullglob" || s.Options["set pipefail"] != "set -o pipefail" {
@@ -190,7 +190,7 @@ restore
 		{"makeFlagsArray", strings.Join(elemValues(got.Vars["makeFlagsArray"]), "|"), "PREFIX=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x|two words"},
 		{"PATH", got.Vars["PATH"].Value, "/build/tools:/early/bin:/check/bin:/usr/bin:/bin"},
 		{"out", got.Vars["out"].Value, "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x"},
-		{"helper", got.Funcs["helper"], "helper () \n{ \n    echo \"changed $out\"\n}"},
+		{"helper", got.Funcs["helper"], "helper() {\n\techo \"changed $out\"\n}"},
 		{"nullglob", got.Options["shopt nullglob"], "shopt -s nullglob"},
 		{"cwd", got.Dir, filepath.Join(fresh.Dir, "sub")},
 	}
@@ -286,5 +286,28 @@ popd >/dev/null; popd >/dev/null; echo "$PWD" >"$STATE/popped"
 	}
 	if s := strings.Join(elemValues(after.Vars["DIRSTACK"]), " "); s != strings.Join(want, " ") {
 		t.Errorf("recorded DIRSTACK = %q, want %q", s, strings.Join(want, " "))
+	}
+}
+
+// The state is untrusted: option names join a command, so only names are
+// accepted; a function is kept only as one definition, printed from its
+// syntax tree.
+func TestParseRefusesCode(t *testing.T) {
+	for _, opts := range []string{"shopt -s 'nullglob; touch x'\n", "set -o '$(touch x)'\n"} {
+		if _, err := ParseOptions([]byte(opts), "opts.sh"); err == nil || !strings.Contains(err.Error(), "not an option name") {
+			t.Errorf("ParseOptions(%q) = %v", opts, err)
+		}
+	}
+	for _, funcs := range []string{"f() { :; } &\n", "touch x\n", "'f;x'() { :; }\n"} {
+		if _, err := ParseFuncs([]byte(funcs), "funcs.sh"); err == nil {
+			t.Errorf("ParseFuncs(%q) accepted it", funcs)
+		}
+	}
+	f, err := ParseFuncs([]byte("g ()\n{\n    echo   a;   echo b\n}\n"), "funcs.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f["g"] != "g() {\n\techo a\n\techo b\n}" {
+		t.Errorf("g = %q", f["g"])
 	}
 }
