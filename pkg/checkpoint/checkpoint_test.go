@@ -373,3 +373,31 @@ func TestHashMapNeedsSameNames(t *testing.T) {
 		t.Fatalf("hashMap: %v", err)
 	}
 }
+
+// TestSaveIsAtomic saves over a good checkpoint and fails midway: what is
+// left must not look like a checkpoint, and no temporary files remain.
+func TestSaveIsAtomic(t *testing.T) {
+	base, ckpt := saved(t)
+	if _, err := ReadManifest(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	// The outputs are archived first; then the build directory is not
+	// there.
+	_, err := Save(SaveOptions{Dir: ckpt, Name: "pkg-1.0", Top: filepath.Join(base, "gone"), Tree: true,
+		Outputs: map[string]string{"out": filepath.Join(base, "store", oldHash+"-pkg-1.0")}})
+	if err == nil {
+		t.Fatal("saving a missing build directory succeeded")
+	}
+	if _, err := ReadManifest(ckpt); !IsCorrupt(err) {
+		t.Errorf("after a failed save, ReadManifest = %v, want the corrupt-checkpoint error", err)
+	}
+	entries, err := os.ReadDir(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".saving-") {
+			t.Errorf("temporary %s left behind", e.Name())
+		}
+	}
+}

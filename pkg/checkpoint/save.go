@@ -69,16 +69,30 @@ func (e *pristineEntry) name() string {
 }
 
 // Save writes a checkpoint and returns its manifest. The manifest is
-// written last, so a directory without one is an incomplete checkpoint.
+// written last, so a directory without one is an incomplete checkpoint:
+// Save removes the manifest of a checkpoint already there first, writes
+// the other files under a temporary directory inside Dir, and moves them
+// into place only when all of them are complete. A failed save leaves no
+// manifest and no temporary files.
 func Save(opts SaveOptions) (*Manifest, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("save checkpoint: %w", err)
 	}
+	if err := os.Remove(filepath.Join(opts.Dir, ManifestFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("save checkpoint: %w", err)
+	}
+	final := opts.Dir
+	tmp, err := os.MkdirTemp(opts.Dir, ".saving-")
+	if err != nil {
+		return nil, fmt.Errorf("save checkpoint: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	opts.Dir = tmp
 	m := &Manifest{Version: Version, Name: opts.Name, BuildTop: opts.Top, Tree: opts.Tree, Outputs: opts.Outputs}
 	if m.Outputs == nil {
 		m.Outputs = map[string]string{}
 	}
-	a, err := createArchive(filepath.Join(opts.Dir, ArchiveFile))
+	a, err := createArchive(filepath.Join(tmp, ArchiveFile))
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +126,12 @@ func Save(opts SaveOptions) (*Manifest, error) {
 	m.Archive = sum
 	m.Stats.Files, m.Stats.Bytes, m.Stats.Compressed = a.files, a.bytes, size
 	m.Stats.Sparse, m.Stats.SparseSize = a.sparse, a.sparseSize
-	if err := writeManifest(opts.Dir, m); err != nil {
+	for _, name := range []string{ArchiveFile, PristineFile, OrderFile} {
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(final, name)); err != nil {
+			return nil, fmt.Errorf("save checkpoint: %w", err)
+		}
+	}
+	if err := writeManifest(final, m); err != nil {
 		return nil, fmt.Errorf("save checkpoint: %w", err)
 	}
 	return m, nil

@@ -3,8 +3,10 @@ package stage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -122,6 +124,22 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 			return nil, fmt.Errorf("save: the outputs still hold store hashes of the stage before:\n%w", err)
 		}
 	}
+	// The stage's files first: checkpoint.Save writes the manifest, which
+	// makes the directory a checkpoint, last.
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(filepath.Join(opts.Dir, checkpoint.ManifestFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := opts.Attrs.WriteFile(filepath.Join(opts.Dir, AttrsFile)); err != nil {
+		return nil, fmt.Errorf("save derivation attributes: %w", err)
+	}
+	for dst, src := range map[string]string{FreshState: opts.Fresh, EndState: opts.End} {
+		if err := copyDir(src, filepath.Join(opts.Dir, dst)); err != nil {
+			return nil, fmt.Errorf("save shell state: %w", err)
+		}
+	}
 	m, err := checkpoint.Save(checkpoint.SaveOptions{
 		Dir:      opts.Dir,
 		Name:     opts.Name,
@@ -138,14 +156,6 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	if err := opts.Attrs.WriteFile(filepath.Join(opts.Dir, AttrsFile)); err != nil {
-		return nil, fmt.Errorf("save derivation attributes: %w", err)
-	}
-	for dst, src := range map[string]string{FreshState: opts.Fresh, EndState: opts.End} {
-		if err := copyDir(src, filepath.Join(opts.Dir, dst)); err != nil {
-			return nil, fmt.Errorf("save shell state: %w", err)
-		}
 	}
 	if opts.TakeOutputs {
 		for _, p := range opts.Outputs {
