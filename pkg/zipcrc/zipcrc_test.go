@@ -119,8 +119,8 @@ func TestFixErrors(t *testing.T) {
 	}{
 		{"length", orig[:10], orig, ErrLength, nil},
 		{"zip64", bytes.ReplaceAll(zip64, []byte(oldPath), []byte(newPath)), zip64, ErrZip64, nil},
-		{"no end record", []byte("PK\x03\x04 hello"), []byte("PK\x03\x04 hello"), nil, &fe},
-		{"truncated", orig[:len(orig)-30], orig[:len(orig)-30], nil, &fe},
+		{"no end record", []byte("PK\x03\x04 hallo"), []byte("PK\x03\x04 hello"), nil, &fe},
+		{"truncated", bytes.ReplaceAll(orig[:len(orig)-30], []byte(oldPath), []byte(newPath)), orig[:len(orig)-30], nil, &fe},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Fix(bytes.Clone(tc.cur), tc.orig, nil)
