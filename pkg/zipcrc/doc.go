@@ -16,6 +16,9 @@
 //
 //   - Compressed members are not touched: a store path inside deflated data
 //     cannot be rewritten exactly, and pkg/storepath reports it.
+//   - A signed jar (META-INF/*.SF) whose stored members changed is refused
+//     with [ErrSigned]: the member digests in its manifest and its
+//     signature cannot be made again.
 //   - Zip64 archives (more than 65,535 members, or sizes or offsets of 4 GiB
 //     and more) are refused with [ErrZip64] when a member needs a new CRC.
 //   - Only an archive that starts with a local file header is read;

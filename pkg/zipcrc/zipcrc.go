@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"path"
+	"strings"
 )
 
 const (
@@ -23,6 +25,11 @@ const (
 // ErrZip64 is returned (wrapped) by Fix for a zip64 archive whose bytes
 // the rewrite changed.
 var ErrZip64 = errors.New("zip64 archive: the CRCs of its stored members are not recomputed")
+
+// ErrSigned is returned (wrapped) by Fix for a signed jar (one with
+// META-INF/*.SF signature files) whose stored members changed: their
+// digests in the manifest and the signature cannot be made again.
+var ErrSigned = errors.New("signed jar: the digests and signatures of its changed members cannot be made again")
 
 // ErrLength is returned (wrapped) by Fix when the rewritten bytes differ
 // in length from the original ones.
@@ -72,7 +79,22 @@ func Fix(cur, orig []byte, inner Member) (int, error) {
 			return n, err
 		}
 	}
+	if n > 0 && signed(members) {
+		return n, ErrSigned
+	}
 	return n, nil
+}
+
+// signed reports a jar signed with jarsigner: it lists the digest of every
+// member in META-INF/MANIFEST.MF and signs them in META-INF/NAME.SF.
+func signed(ms []member) bool {
+	for _, m := range ms {
+		dir, file := path.Split(m.name)
+		if strings.EqualFold(dir, "META-INF/") && strings.HasSuffix(strings.ToUpper(file), ".SF") {
+			return true
+		}
+	}
+	return false
 }
 
 // member is where one member's CRCs and data are.

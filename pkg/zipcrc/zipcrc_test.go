@@ -129,6 +129,12 @@ func TestFixErrors(t *testing.T) {
 			}
 		})
 	}
+	// A signed jar whose stored member changed is refused.
+	sh(t, dir, "mkdir META-INF; echo 'Signature-Version: 1.0' > META-INF/PKG.SF; zip -q0 -X s.jar p META-INF/PKG.SF")
+	jar, _ := os.ReadFile(filepath.Join(dir, "s.jar"))
+	if _, err := Fix(bytes.ReplaceAll(jar, []byte(oldPath), []byte(newPath)), jar, nil); !errors.Is(err, ErrSigned) {
+		t.Errorf("signed jar: %v", err)
+	}
 	// An unchanged zip64 archive is no error.
 	if n, err := Fix(bytes.Clone(zip64), zip64, nil); n != 0 || err != nil {
 		t.Errorf("unchanged zip64: %d, %v", n, err)
