@@ -1,5 +1,5 @@
-# Class 3: postBuild writes data naming $out compressed with gzip, xz,
-# lzma (LZMA-alone) and lz4, and installs it.
+# Class 3: postBuild writes data naming $out compressed with gzip and xz,
+# and installs it (see lz4-postbuild for lz4 and LZMA-alone).
 { stdenv }:
 stdenv.mkDerivation {
   pname = "compressed-data";
@@ -10,10 +10,8 @@ stdenv.mkDerivation {
     echo "$out/share/compressed-data" > paths.txt
     gzip -9n < paths.txt > paths.txt.gz
     xz -6 < paths.txt > paths.txt.xz
-    xz --format=lzma < paths.txt > paths.txt.lzma
-    lz4 -q -9 < paths.txt > paths.txt.lz4
   '';
   postInstall = ''
-    install -Dm644 -t $out/share/compressed-data paths.txt.gz paths.txt.xz paths.txt.lzma paths.txt.lz4
+    install -Dm644 -t $out/share/compressed-data paths.txt.gz paths.txt.xz
   '';
 }
