@@ -11,7 +11,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 _debianPackages=(
     nix-bin build-essential file patch xz-utils bzip2
     cmake meson ninja-build pkgconf python3 autoconf automake libtool patchelf texinfo flex bison
-    zstd shellcheck gnuplot-nox rsync pngcheck unzip zip lz4 gdb
+    zstd shellcheck gnuplot-nox rsync
+    pngcheck unzip zip lz4 gdb scons
 )
 
 _ensureDebianPackages() {
