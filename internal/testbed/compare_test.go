@@ -3,8 +3,11 @@ package testbed
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +79,45 @@ func TestCompareOutputs(t *testing.T) {
 				t.Errorf("GzipOnly = %d, want %d", c.GzipOnly, tt.gzipCount)
 			}
 		})
+	}
+}
+
+// A SHA256SUMS over a file naming the output path is equal when each
+// build's list holds its own file's digest; a wrong digest still differs.
+func TestCompareDigests(t *testing.T) {
+	store := t.TempDir()
+	mk := func(t *testing.T, hash, sums string) string {
+		dir := filepath.Join(store, hash+"-pkg-1.0")
+		conf := "prefix=" + dir + "\n"
+		if sums == "" {
+			sums = fmt.Sprintf("%x  conf\n", sha256.Sum256([]byte(conf)))
+		}
+		for name, data := range map[string]string{"conf": conf, "SHA256SUMS": sums} {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	a := mk(t, strings.Repeat("a", 32), "")
+	b := mk(t, strings.Repeat("b", 32), "")
+	c, err := CompareOutputs(Outputs{"out": a}, Outputs{"out": b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Differences) != 0 || c.DigestOnly != 1 {
+		t.Errorf("valid lists: %+v", c)
+	}
+	// The split build shipped the checkpoint stage's digest.
+	stale := mk(t, strings.Repeat("c", 32), fmt.Sprintf("%x  conf\n", sha256.Sum256([]byte("prefix="+filepath.Join(store, strings.Repeat("d", 32)+"-pkg-1.0")+"\n"))))
+	c, err = CompareOutputs(Outputs{"out": a}, Outputs{"out": stale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Differences) != 1 {
+		t.Errorf("a stale list compares equal: %+v", c)
 	}
 }
