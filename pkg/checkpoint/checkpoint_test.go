@@ -313,17 +313,45 @@ func TestRestoreRefuses(t *testing.T) {
 	}
 }
 
-// forge replaces the checkpoint's archive by one made of headers (with
-// empty contents) and updates the manifest's digest to match.
-func forge(t *testing.T, ckpt string, hdrs ...*tar.Header) {
+// forge replaces the checkpoint's archive by one made of headers (a
+// regular entry's content is hdr.Size bytes of 'x') and updates the
+// manifest's digest, size and counts to match.
+func forge(t testing.TB, ckpt string, hdrs ...*tar.Header) {
+	t.Helper()
+	var entries []forged
+	for _, h := range hdrs {
+		entries = append(entries, forged{hdr: h})
+	}
+	forgeWith(t, ckpt, entries...)
+}
+
+// forged is an archive entry with its content (nil: hdr.Size bytes 'x').
+type forged struct {
+	hdr  *tar.Header
+	body []byte
+}
+
+func forgeWith(t testing.TB, ckpt string, entries ...forged) {
 	t.Helper()
 	a, err := createArchive(filepath.Join(ckpt, ArchiveFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range hdrs {
-		if err := a.tw.WriteHeader(h); err != nil {
+	files, size := 0, int64(0)
+	for _, e := range entries {
+		if err := a.tw.WriteHeader(e.hdr); err != nil {
 			t.Fatal(err)
+		}
+		if e.hdr.Typeflag == tar.TypeReg {
+			files++
+			size += e.hdr.Size
+			body := e.body
+			if body == nil {
+				body = []byte(strings.Repeat("x", int(e.hdr.Size)))
+			}
+			if _, err := a.tw.Write(body); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	sum, _, err := a.close()
@@ -334,7 +362,11 @@ func forge(t *testing.T, ckpt string, hdrs ...*tar.Header) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Archive = sum
+	fi, err := os.Stat(filepath.Join(ckpt, ArchiveFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Archive, m.Stats.Compressed, m.Stats.Files, m.Stats.Bytes = sum, fi.Size(), files, size
 	if err := writeManifest(ckpt, m); err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,8 @@ package checkpoint
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +78,7 @@ type SourceChangedError struct {
 }
 
 func (e *SourceChangedError) Error() string {
-	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", e.Path, e.Reason)
+	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", quoteName(e.Path), e.Reason)
 }
 
 // Restore puts the checkpoint back: checks the unpacked source in Top
@@ -124,43 +121,72 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, outRoots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
 		sparseLeft: m.Stats.SparseSize}
 	defer x.closeRoots()
-	tree := opts.Tree && m.Tree
 	if opts.Tree && !m.Tree {
 		return nil, fmt.Errorf("restore %s: the checkpoint holds no build tree", opts.Dir)
 	}
-	if tree {
-		if err := x.checkPristine(); err != nil {
+	// Everything that can be checked is checked before the first write.
+	if err := x.verifyArchive(ctx); err != nil {
+		return nil, err
+	}
+	entries, err := x.precheck(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x.entries = entries
+	var pristine []pristineEntry
+	if opts.Tree {
+		if pristine, err = x.checkPristine(); err != nil {
 			return nil, err
+		}
+	}
+	created, err := x.absentOutputs()
+	if err != nil {
+		return nil, err
+	}
+	if err := x.apply(ctx, pristine); err != nil {
+		x.closeRoots()
+		if uerr := x.undo(created); uerr != nil {
+			return nil, fmt.Errorf("%w (and undoing the restore failed: %v)", err, uerr)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// apply makes the changes: source files' times and modes, deletions,
+// extraction and every pass after it.
+func (x *extractor) apply(ctx context.Context, pristine []pristineEntry) error {
+	m, opts := x.res.Manifest, x.opts
+	if opts.Tree {
+		if err := x.fixPristine(pristine); err != nil {
+			return err
 		}
 		top, err := x.root(opts.Top)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, rel := range m.Deleted {
 			if err := top.RemoveAll(rel); err != nil {
-				return nil, fmt.Errorf("restore: remove %s: %w", rel, err)
+				return fmt.Errorf("restore: remove %s: %w", quoteName(rel), err)
 			}
 		}
 	}
 	if err := x.extract(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if moved && tree {
+	if opts.Tree && opts.Top != "" && m.BuildTop != "" && m.BuildTop != opts.Top {
 		if err := x.relocate(m.BuildTop, opts.Top); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// After every rewrite of the bytes: fix-ups hash the final content.
 	if err := x.fixup(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := x.reorder(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := x.times(); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return x.times()
 }
 
 // hashMap pairs the saved outputs' store hashes with the new ones.
@@ -211,6 +237,10 @@ type extractor struct {
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
 	dirOrder []dirKey
+	// zr decompresses the archive being read.
+	zr *zstd.Decoder
+	// entries counts the archive's entries (precheck).
+	entries int
 	// umask is the process's file mode creation mask.
 	umask fs.FileMode
 }
@@ -345,19 +375,11 @@ func (x *extractor) forgetOutput(name string) {
 }
 
 func (x *extractor) extract(ctx context.Context) error {
-	name := filepath.Join(x.opts.Dir, ArchiveFile)
-	f, err := os.Open(name)
+	tr, done, err := x.openArchive()
 	if err != nil {
-		return &CorruptError{Dir: x.opts.Dir, Err: err}
+		return err
 	}
-	defer f.Close()
-	sum := sha256.New()
-	zr, err := zstd.NewReader(bufio.NewReaderSize(io.TeeReader(f, sum), 1<<20))
-	if err != nil {
-		return &CorruptError{Dir: x.opts.Dir, Err: err}
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
+	defer done()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -370,20 +392,13 @@ func (x *extractor) extract(ctx context.Context) error {
 			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
 		}
 		if err := x.entry(hdr, tr); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zstd.ErrMagicMismatch) {
+			if corruptArchive(err) {
 				return &CorruptError{Dir: x.opts.Dir, Err: err}
 			}
 			return err
 		}
 	}
-	// Read to the end so that the digest covers the whole file.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return &CorruptError{Dir: x.opts.Dir, Err: err}
-	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != x.res.Manifest.Archive {
-		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s has digest %s, the manifest says %s", ArchiveFile, got, x.res.Manifest.Archive)}
-	}
-	return nil
+	return x.tail()
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
