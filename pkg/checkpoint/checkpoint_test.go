@@ -22,7 +22,7 @@ const (
 // "->" makes a symlink, a path ending in "/" a directory.
 type tree map[string]string
 
-func write(t *testing.T, dir string, files tree, mtime time.Time) {
+func write(t testing.TB, dir string, files tree, mtime time.Time) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, name)
