@@ -72,4 +72,3 @@ func TestFixWithinRefuses(t *testing.T) {
 		})
 	}
 }
-
