@@ -12,6 +12,7 @@ _debianPackages=(
     nix-bin build-essential file patch xz-utils bzip2
     cmake meson ninja-build pkgconf python3 autoconf automake libtool patchelf texinfo flex bison
     zstd shellcheck gnuplot-nox rsync
+    pngcheck unzip zip lz4 gdb scons
 )
 
 _ensureDebianPackages() {

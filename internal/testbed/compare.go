@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,7 +35,15 @@ type Comparison struct {
 // name of b: paths, file types, modes, symlink targets and contents, after
 // replacing a's output store paths by b's.
 func CompareOutputs(a, b Outputs) (*Comparison, error) {
-	var pairs []string
+	return CompareOutputsMapped(a, b)
+}
+
+// CompareOutputsMapped is CompareOutputs with more replacements (old, new
+// pairs) applied to a's relative paths, symlink targets and contents: for
+// names derived from what differs by construction, such as the GNU
+// build-ids in a separate debug output's file names.
+func CompareOutputsMapped(a, b Outputs, extra ...string) (*Comparison, error) {
+	pairs := slices.Clone(extra)
 	for name, pa := range a {
 		pb, ok := b[name]
 		if !ok {
@@ -93,11 +102,14 @@ func (c *Comparison) compareTree(mapping *strings.Replacer, a, b string) error {
 	if err != nil {
 		return err
 	}
-	for rel, x := range na {
+	mapped := map[string]bool{}
+	for relA, x := range na {
+		rel := mapping.Replace(relA)
+		mapped[rel] = true
 		y, ok := nb[rel]
 		switch {
 		case !ok:
-			c.Differences = append(c.Differences, fmt.Sprintf("%s: only in %s", rel, a))
+			c.Differences = append(c.Differences, fmt.Sprintf("%s: only in %s", relA, a))
 			continue
 		case x.mode != y.mode:
 			c.Differences = append(c.Differences, fmt.Sprintf("%s: mode %v, %v", rel, x.mode, y.mode))
@@ -109,7 +121,7 @@ func (c *Comparison) compareTree(mapping *strings.Replacer, a, b string) error {
 			continue
 		}
 		c.Files++
-		da, err := os.ReadFile(filepath.Join(a, rel))
+		da, err := os.ReadFile(filepath.Join(a, relA))
 		if err != nil {
 			return err
 		}
@@ -132,7 +144,7 @@ func (c *Comparison) compareTree(mapping *strings.Replacer, a, b string) error {
 		c.Differences = append(c.Differences, fmt.Sprintf("%s: contents differ (%d and %d bytes)", rel, len(da), len(db)))
 	}
 	for rel := range nb {
-		if _, ok := na[rel]; !ok {
+		if !mapped[rel] {
 			c.Differences = append(c.Differences, fmt.Sprintf("%s: only in %s", rel, b))
 		}
 	}

@@ -25,17 +25,22 @@
 // neither saved nor restored.
 //
 // After the rewrite, Restore keeps valid what covers rewritten bytes:
-// GNU build-ids, hash-based .pyc files, .gnu_debuglink CRCs, digests of
-// rewritten files written in other files (SHA256SUMS, RECORD) and ninja
-// logs; and it rewrites nixpkgs' -frandom-seed= values.
+// GNU build-ids, PNG chunk CRCs, tar header checksums and the CRC-32 of
+// stored zip members (before any digest is compared), hash-based .pyc
+// files, .gnu_debuglink CRCs, digests of rewritten files written in other
+// files (SHA256SUMS, RECORD) and ninja logs; and it rewrites nixpkgs'
+// -frandom-seed= values. A PNG, tar or zip file whose checksums cannot be
+// recomputed (a zip64 archive, a signed jar, a file it cannot read) fails
+// the restore with a *ChecksumError naming it.
 //
 // Caveats: hashes inside compressed data (whole compressed files, zip and
 // static library members, compressed and LTO ELF sections) cannot be
 // rewritten exactly; Restore fails naming an output that holds one, and
 // gives a build-tree file its original bytes back and lists it in
 // Result.Unrewritable; [Scan] then fails a stage whose outputs contain
-// one. Digests stored as raw bytes (other than .gnu_debuglink CRCs) are not
-// updated. Fix-ups read every restored file again when something changed.
+// one. Digests stored as raw bytes (other than .gnu_debuglink CRCs and the
+// PNG, tar and zip checksums above) are not updated; compressed members of
+// an uncompressed tar and a PNG's zlib chunks are not looked into. Fix-ups read every restored file again when something changed.
 // A build directory that moved to a path of another length can only be
 // rewritten in text files; binaries that embed it keep the old path and are
 // counted. Modification times of symlinks are not restored. Sockets and

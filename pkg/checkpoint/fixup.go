@@ -18,8 +18,9 @@ import (
 
 // fixup runs after every file is written and its store hashes rewritten.
 // Each step may change files that the next ones read, so the order is
-// fixed: first what changes a file's own bytes (build-ids, and the check
-// for hashes inside compressed data that cannot be rewritten), then what
+// fixed: first what changes a file's own bytes (build-ids, PNG, tar and
+// zip checksums, and the check for hashes inside compressed data that
+// cannot be rewritten), then what
 // records a digest of another file (hash-based .pyc, .gnu_debuglink),
 // then digests written anywhere else (SHA256SUMS, RECORD), then ninja
 // logs.
@@ -59,8 +60,8 @@ func (x *extractor) fixup(ctx context.Context) error {
 }
 
 // perFile remembers the digests of every rewritten file as the checkpoint
-// held it, looks for old hashes inside compressed data and recomputes
-// build-ids, in parallel.
+// held it, looks for old hashes inside compressed data, recomputes
+// build-ids and the checksums of PNG, tar and zip files, in parallel.
 func (x *extractor) perFile(ctx context.Context) error {
 	if x.rw.Len() == 0 {
 		return nil
@@ -89,6 +90,9 @@ func (x *extractor) perFile(ctx context.Context) error {
 					return err // or given back its original bytes
 				}
 			}
+			if w.rewritten && !elf {
+				return x.formatSums(w, data, orig)
+			}
 			if w.rewritten && elf {
 				changed, err := x.buildID(w, orig)
 				if changed {
@@ -103,6 +107,25 @@ func (x *extractor) perFile(ctx context.Context) error {
 		return err
 	}
 	ids.Range(func(any, any) bool { x.res.BuildIDs++; return true })
+	return nil
+}
+
+// formatSums recomputes the checksums that a rewritten file's format keeps
+// over its own bytes (data, orig as the checkpoint held it).
+func (x *extractor) formatSums(w writtenFile, data, orig []byte) error {
+	n, err := formatSums(data, orig)
+	if err != nil {
+		return &ChecksumError{Path: w.path, Err: err}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := x.patch(w, 0, data); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	x.res.FormatSums++
+	x.mu.Unlock()
 	return nil
 }
 

@@ -16,6 +16,12 @@ import (
 // build directory of the same length and an output named with newHash.
 func restoreBuilt(t *testing.T, build func(t *testing.T, top, out string)) (top2, out2 string, res *Result, err error) {
 	t.Helper()
+	return restoreBuiltTo(t, newHash, build)
+}
+
+// restoreBuiltTo is restoreBuilt to an output named with hash.
+func restoreBuiltTo(t *testing.T, hash string, build func(t *testing.T, top, out string)) (top2, out2 string, res *Result, err error) {
+	t.Helper()
 	base := t.TempDir()
 	top, ckpt := filepath.Join(base, "build1"), filepath.Join(base, "ckpt")
 	out := filepath.Join(base, "store", oldHash+"-pkg-1.0")
@@ -32,7 +38,7 @@ func restoreBuilt(t *testing.T, build func(t *testing.T, top, out string)) (top2
 	if _, err := Save(SaveOptions{Dir: ckpt, Name: "pkg-1.0", Top: top, Tree: true, Snapshot: snap, Outputs: map[string]string{"out": out}}); err != nil {
 		t.Fatal(err)
 	}
-	top2, out2 = filepath.Join(base, "build2"), filepath.Join(base, "store", newHash+"-pkg-1.0")
+	top2, out2 = filepath.Join(base, "build2"), filepath.Join(base, "store", hash+"-pkg-1.0")
 	write(t, top2, src, time.Unix(1, 0))
 	res, err = Restore(context.Background(), RestoreOptions{Dir: ckpt, Top: top2, Tree: true, Outputs: map[string]string{"out": out2}})
 	return top2, out2, res, err

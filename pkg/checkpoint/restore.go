@@ -60,6 +60,10 @@ type Result struct {
 	// rewritten debug file's, and files in which digests of rewritten
 	// files were replaced (see fixup.go).
 	Pycs, DebugLinks, Digests int
+	// FormatSums counts files whose format's own checksums over rewritten
+	// bytes were recomputed: PNG chunk CRCs, tar header checksums,
+	// CRC-32s of zip members stored uncompressed (see formats.go).
+	FormatSums int
 	// Unrewritable lists build-tree files with store hashes inside
 	// compressed data: not fatal unless they reach an output (see Scan).
 	Unrewritable []*LeftoverError

@@ -255,6 +255,9 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	if res.DebugLinks > 0 {
 		fmt.Fprintf(opts.Log, ", %s debuglink CRCs", count(res.DebugLinks))
 	}
+	if res.FormatSums > 0 {
+		fmt.Fprintf(opts.Log, ", PNG/tar/zip checksums recomputed in %s", count(res.FormatSums))
+	}
 	if res.Digests > 0 {
 		fmt.Fprintf(opts.Log, ", digests updated in %s", count(res.Digests))
 	}

@@ -42,8 +42,13 @@
 //     and, through the xz and lz4 programs when they are on PATH, in xz,
 //     LZMA-alone and lz4 files. Brotli, lzip and compressed tar members
 //     inside tar files are not looked into.
-//   - A hash stored as a literal inside compressed data (a stored zip
-//     member, a stored deflate block, a raw zstd or lz4 literal) is
+//   - A zip member stored uncompressed (method 0) is the file's own bytes:
+//     the rewrite reaches it exactly, and Leftovers and Inside report only
+//     what it holds compressed (a .gz member, a deflated member of a
+//     stored jar). Its CRC-32 is stale after the rewrite until the caller
+//     recomputes it (pkg/zipcrc).
+//   - A hash stored as a literal inside compressed data (a stored deflate
+//     block, a raw zstd or lz4 literal) is
 //     rewritten like any other bytes, which may leave the container's
 //     checksum wrong or the stream unlike the compressor's; check the
 //     original bytes with [Rewriter.Inside] to see it.

@@ -190,7 +190,7 @@ func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err e
 	rd := io.NewSectionReader(f, 0, size)
 	switch form {
 	case zipFormat:
-		err = c.zip(f, size, "", 1)
+		err = c.zip(f, size, "", 1, true)
 	case elfFormat:
 		err = c.elf(f, "", 1)
 	case arFormat:
@@ -322,7 +322,7 @@ func (c *checker) nestedZip(rd io.Reader, member string, depth int) error {
 		ra, size = tmp, size+m
 	}
 	inner := len(c.found)
-	if err := c.zip(ra, size, member+"!/", depth+1); err != nil {
+	if err := c.zip(ra, size, member+"!/", depth+1, false); err != nil {
 		return err
 	}
 	// Names, comments and members stored uncompressed in the nested
@@ -349,8 +349,11 @@ func foundIn(found []Leftover, hash string) bool {
 }
 
 // zip checks every member of the zip archive in ra; prefix is prepended
-// to member names.
-func (c *checker) zip(ra io.ReaderAt, size int64, prefix string, depth int) error {
+// to member names. raw says that the archive's bytes are the file's own,
+// which the rewrite reaches: then a member stored uncompressed is too, and
+// only what it may hold compressed is looked into (its CRC-32 is the
+// caller's to fix, see pkg/zipcrc).
+func (c *checker) zip(ra io.ReaderAt, size int64, prefix string, depth int, raw bool) error {
 	zr, err := zip.NewReader(ra, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("zip: %w", err)
@@ -361,11 +364,51 @@ func (c *checker) zip(ra io.ReaderAt, size int64, prefix string, depth int) erro
 		if strings.HasSuffix(zf.Name, "/") && zf.UncompressedSize64 == 0 {
 			continue
 		}
-		if err := c.member(zf, prefix+zf.Name, depth); err != nil {
+		var err error
+		if raw && zf.Method == zip.Store {
+			err = c.stored(ra, zf, prefix+zf.Name, depth)
+		} else {
+			err = c.member(zf, prefix+zf.Name, depth)
+		}
+		if err != nil {
 			return fmt.Errorf("zip member %s: %w", prefix+zf.Name, err)
 		}
 	}
 	return nil
+}
+
+// stored checks a member stored uncompressed in an archive whose bytes are
+// the file's own: plain content is rewritten in place, exactly; a stored
+// zip archive is looked into the same way; other content (a .gz member)
+// as usual. The member's CRC-32 is not checked: it is stale after the
+// rewrite until the caller fixes it.
+func (c *checker) stored(ra io.ReaderAt, zf *zip.File, name string, depth int) error {
+	off, err := zf.DataOffset()
+	if err != nil {
+		return err
+	}
+	size := int64(zf.CompressedSize64)
+	var head [sniffLen]byte
+	h, err := io.NewSectionReader(ra, off, size).ReadAt(head[:], 0)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	form := sniff(head[:h])
+	switch {
+	case form == plain || depth >= maxDepth:
+		return nil
+	case form == zipFormat:
+		return c.zip(io.NewSectionReader(ra, off, size), size, name+"!/", depth+1, true)
+	case form == elfFormat:
+		return c.elf(io.NewSectionReader(ra, off, size), name, depth)
+	case form == arFormat:
+		data, err := io.ReadAll(io.NewSectionReader(ra, off, size))
+		if err != nil {
+			return err
+		}
+		return c.ar(data, name, depth)
+	}
+	return c.content(io.NewSectionReader(ra, off, size), name, depth)
 }
 
 func (c *checker) member(zf *zip.File, name string, depth int) error {

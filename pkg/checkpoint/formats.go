@@ -1,0 +1,58 @@
+package checkpoint
+
+import (
+	"fmt"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/pngcrc"
+	"github.com/nix-vanilla/nix-vanilla/pkg/tarsum"
+	"github.com/nix-vanilla/nix-vanilla/pkg/zipcrc"
+)
+
+// ChecksumError reports a file whose own checksums over rewritten bytes
+// (PNG chunk CRCs, tar header checksums, CRC-32s of stored zip members)
+// could not be recomputed.
+type ChecksumError struct {
+	Path string
+	Err  error
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%s: store hashes were rewritten in it, but its checksums cannot be recomputed: %v; have the build write it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package", e.Path, e.Err)
+}
+
+func (e *ChecksumError) Unwrap() error { return e.Err }
+
+// maxFormatDepth bounds how deep formatSums looks into archives within
+// archives (a PNG in a jar stored in a tar).
+const maxFormatDepth = 4
+
+// formatSums recomputes, in cur (a file's bytes after the rewrite; orig as
+// the checkpoint held them), the checksums its format keeps over its own
+// bytes, and returns how many it changed. Members of tar archives and
+// members stored in zip archives are fixed first.
+func formatSums(cur, orig []byte) (int, error) {
+	return nestedSums("", cur, orig, 1)
+}
+
+func nestedSums(name string, cur, orig []byte, depth int) (int, error) {
+	inner := func(member string, c, o []byte) (int, error) {
+		if depth >= maxFormatDepth {
+			return 0, nil
+		}
+		return nestedSums(name+member+"!/", c, o, depth+1)
+	}
+	var n int
+	var err error
+	switch {
+	case pngcrc.Is(orig):
+		n, err = pngcrc.Fix(cur, orig)
+	case zipcrc.Is(orig):
+		n, err = zipcrc.Fix(cur, orig, inner)
+	case tarsum.Is(orig):
+		n, err = tarsum.Fix(cur, orig, inner)
+	}
+	if err != nil && name != "" {
+		err = fmt.Errorf("member %s: %w", name[:len(name)-2], err)
+	}
+	return n, err
+}

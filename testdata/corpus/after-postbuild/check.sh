@@ -1,0 +1,6 @@
+run "$out/bin/stamp"
+expect_line "stamped"
+run cat "$out/share/after-postbuild/order.log"
+expect_line "compiled"
+expect_line "postBuild"
+expect_line "after postBuild"

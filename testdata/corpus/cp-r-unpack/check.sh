@@ -1,0 +1,2 @@
+run "$out/bin/copied"
+expect_line "copied, not unpacked"

@@ -1,0 +1,1 @@
+#define BANNER "copied, not unpacked"

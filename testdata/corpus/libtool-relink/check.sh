@@ -1,0 +1,5 @@
+run "$out/bin/fancy"
+expect_line "fancy(20) = 41"
+expect_file "$dev/include/fancy.h"
+readelf -d "$out/lib/libfancy.so" | grep -q "$out/lib" || _fail "libfancy.so has no rpath into $out/lib"
+expect_grep "libtool: relink" "$LOG"

@@ -1,0 +1,1 @@
+int base_twice(int x) { return 2 * x; }

@@ -1,0 +1,1 @@
+int fancy(int x);

@@ -1,0 +1,2 @@
+#include "ltoconf.h"
+const char *ltoconf_dir(void) { return CONFDIR; }

@@ -1,0 +1,1 @@
+const char *ltoconf_dir(void);

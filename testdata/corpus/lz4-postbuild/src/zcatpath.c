@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void) { puts(DIR "/paths.txt.lz4"); return 0; }

@@ -1,0 +1,3 @@
+#include "config.h"
+#include "tagged.h"
+const char *tagged_greeting(void) { return GREETING; }

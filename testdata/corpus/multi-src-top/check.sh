@@ -1,0 +1,6 @@
+run "$out/bin/alpha"
+expect_line "component alpha"
+run cat "$out/share/multi-src/components"
+expect_line "alpha"
+expect_line "beta"
+expect_line "<no more output>"

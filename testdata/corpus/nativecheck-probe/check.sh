@@ -1,0 +1,3 @@
+run "$out/bin/probe"
+expect_line "test suite: yes"
+expect_grep "ok 1 ./probe" "$LOG"

@@ -1,0 +1,3 @@
+#include <config.h>
+#include <stdio.h>
+int main(void) { printf("%s\n%s\n", GREETING, PKGDATADIR); return 0; }

@@ -1,0 +1,2 @@
+#!/bin/sh
+./oot-hello | grep -q "out-of-tree"

@@ -1,0 +1,2 @@
+run "$out/bin/defaults"
+expect_line "teal 72"

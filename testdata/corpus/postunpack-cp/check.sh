@@ -1,0 +1,2 @@
+run "$out/bin/vendored" stressed
+expect_line "desserts"

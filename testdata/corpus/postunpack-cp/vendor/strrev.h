@@ -1,0 +1,1 @@
+char *strrev_inplace(char *s);

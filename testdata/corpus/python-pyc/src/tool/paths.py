@@ -1,0 +1,2 @@
+PREFIX = "@out@"
+DATA = PREFIX + "/share/pyc-tool"

@@ -1,0 +1,2 @@
+run "$out/bin/sconsy"
+expect_line "sconsy shares $out/share/sconsy"

@@ -1,0 +1,1 @@
+const char *sconsy_name(void) { return "sconsy"; }

@@ -1,0 +1,1 @@
+const char *sconsy_share(void) { return SHAREDIR; }

@@ -1,0 +1,2 @@
+run "$out/bin/lookup" 4
+expect_line "16"

@@ -1,0 +1,5 @@
+run "$out/bin/motto"
+expect_line "less is more, more or less"
+expect_file "$out/share/structured-spaces/read me first.txt"
+run cat "$out/share/structured-spaces/signed by"
+expect_line "the corpus team: 1 install flag(s)"

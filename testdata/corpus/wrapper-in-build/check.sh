@@ -1,0 +1,2 @@
+run "$out/bin/wrapped-early"
+expect_line "wrapped by buildPhase in $out"
