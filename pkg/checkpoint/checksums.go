@@ -41,24 +41,22 @@ func (e *LeftoverError) Unwrap() error { return e.Err }
 
 // pycs gives hash-based .pyc files the hash of their rewritten source.
 func (x *extractor) pycs() error {
-	restored := map[string]bool{}
-	for _, w := range x.written {
-		restored[w.path] = true
-	}
+	restored := x.byPath()
 	for _, w := range x.written {
 		src := pyc.Source(w.path)
-		if src == "" || !restored[src] {
+		srcW, ok := restored[src]
+		if src == "" || !ok {
 			continue
 		}
 		if _, changed := x.old[src]; !changed {
 			continue
 		}
-		cur, err := os.ReadFile(src)
+		cur, err := x.readRestored(srcW)
 		if err != nil {
-			return fmt.Errorf("restore: %w", err)
+			return err
 		}
 		old := x.original(cur)
-		h, err := pyc.Header(w.path)
+		h, err := x.readHeader(w, pyc.HeaderLen)
 		if err != nil {
 			continue // too short to be bytecode
 		}
@@ -81,10 +79,34 @@ func (x *extractor) pycs() error {
 	return nil
 }
 
+// byPath maps the restored files' paths to them.
+func (x *extractor) byPath() map[string]writtenFile {
+	m := make(map[string]writtenFile, len(x.written))
+	for _, w := range x.written {
+		m[w.path] = w
+	}
+	return m
+}
+
+// readHeader reads the first n bytes of a restored file.
+func (x *extractor) readHeader(w writtenFile, n int) ([]byte, error) {
+	f, err := x.openRestored(w, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := make([]byte, n)
+	if _, err := f.ReadAt(h, 0); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // debugLinks gives each .gnu_debuglink the CRC of its debug file when
 // that file was rewritten: a restored file of that name whose old CRC is
 // the recorded one.
 func (x *extractor) debugLinks() error {
+	restored := x.byPath()
 	byName := map[string][]string{}
 	for p := range x.old {
 		byName[filepath.Base(p)] = append(byName[filepath.Base(p)], p)
@@ -93,9 +115,9 @@ func (x *extractor) debugLinks() error {
 		if string(w.magic[:]) != "\x7fELF" {
 			continue
 		}
-		l, err := elfid.ReadDebugLink(w.path)
+		l, err := x.debugLink(w)
 		if err != nil {
-			return fmt.Errorf("restore: %w", err)
+			return err
 		}
 		if l == nil || len(byName[l.Name]) == 0 {
 			continue
@@ -105,9 +127,9 @@ func (x *extractor) debugLinks() error {
 			if x.old[p].CRC32 != l.CRC {
 				continue
 			}
-			data, err := os.ReadFile(p)
+			data, err := x.readRestored(restored[p])
 			if err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
 			if c := crc32.ChecksumIEEE(data); !slices.Contains(crcs, c) {
 				crcs = append(crcs, c)
@@ -122,12 +144,27 @@ func (x *extractor) debugLinks() error {
 		if err := x.rememberFile(w); err != nil {
 			return err
 		}
-		if err := l.SetCRC(w.path, crcs[0]); err != nil {
-			return fmt.Errorf("restore: %w", err)
+		off, b := l.Patch(crcs[0])
+		if err := x.writeRestored(w, off, b, false); err != nil {
+			return err
 		}
 		x.res.DebugLinks++
 	}
 	return nil
+}
+
+// debugLink reads the .gnu_debuglink of a restored file.
+func (x *extractor) debugLink(w writtenFile) (*elfid.DebugLink, error) {
+	f, err := x.openRestored(w, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l, err := elfid.ReadDebugLinkFrom(f, w.path)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	return l, nil
 }
 
 // maxDigestRounds bounds how often digests are replaced in turn: a
@@ -142,12 +179,13 @@ func (x *extractor) digests(ctx context.Context) error {
 	for p := range x.old {
 		pending = append(pending, p)
 	}
+	restored := x.byPath()
 	for range maxDigestRounds {
 		var changes []digest.Change
 		for _, p := range pending {
-			data, err := os.ReadFile(p)
+			data, err := x.readRestored(restored[p])
 			if err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
 			if cur := digest.Of(data); cur != x.old[p] {
 				changes = append(changes, digest.Change{Old: x.old[p], New: cur})
@@ -174,9 +212,9 @@ func (x *extractor) replaceDigests(ctx context.Context, rep *digest.Replacer) ([
 	var changed []string
 	for _, w := range x.written {
 		g.Go(func() error {
-			data, err := os.ReadFile(w.path)
+			data, err := x.readRestored(w)
 			if err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
 			if rep.Bytes(data) == 0 {
 				return nil
@@ -201,9 +239,9 @@ func (x *extractor) replaceDigests(ctx context.Context, rep *digest.Replacer) ([
 
 // rememberFile remembers a file's digests before a fix-up changes it.
 func (x *extractor) rememberFile(w writtenFile) error {
-	data, err := os.ReadFile(w.path)
+	data, err := x.readRestored(w)
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return err
 	}
 	if w.rewritten {
 		data = x.original(data) // remembered already, unless it never changed
@@ -224,31 +262,21 @@ func (x *extractor) patch(w writtenFile, off int64, b []byte) error {
 			return err
 		}
 	}
-	fi, err := os.Stat(w.path)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+	return x.writeRestored(w, off, b, false)
+}
+
+// writeChanged writes into a restored file, whose content was before,
+// the span of after that differs from it.
+func (x *extractor) writeChanged(w writtenFile, before, after []byte) error {
+	i, j := 0, len(after)
+	for i < j && before[i] == after[i] {
+		i++
 	}
-	mode := fi.Mode()
-	if mode&0o200 == 0 {
-		if err := os.Chmod(w.path, mode|0o200); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
+	for j > i && before[j-1] == after[j-1] {
+		j--
 	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.WriteAt(b, off)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	if i == j {
+		return nil
 	}
-	if cerr := os.Chmod(w.path, mode); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(w.path, fi.ModTime(), fi.ModTime())
-	}
-	if err != nil {
-		return fmt.Errorf("restore: fix up %s: %w", w.path, err)
-	}
-	return nil
+	return x.writeRestored(w, int64(i), after[i:j], false)
 }

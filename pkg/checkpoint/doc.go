@@ -53,5 +53,12 @@
 // a hash of their names (ext4), a directory lists its entries as that
 // filesystem orders them, whatever order the checkpoint recorded. The
 // archive holds modification times, so a checkpoint is not bit-for-bit
-// reproducible.
+// reproducible. A checkpoint is untrusted input (docs/security.md): every
+// file operation of Restore goes through an os.Root of the build directory
+// or of an output itself, never follows a symlink out, never opens a FIFO
+// or device; the archive is verified before the first write, and a failed
+// restore removes the outputs it created and empties the build directory
+// but for Nix's files. But a checkpoint whose manifest and archive agree
+// is restored as it is: its content is as trustworthy as whoever could
+// write it. Setuid and setgid bits are dropped.
 package checkpoint

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"runtime"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -46,10 +44,10 @@ func (x *extractor) fixup(ctx context.Context) error {
 		return nil
 	}
 	for _, w := range x.written {
-		if filepath.Base(w.path) != ".ninja_log" {
+		if !w.tree || path.Base(w.rel) != ".ninja_log" {
 			continue
 		}
-		st, err := ninjalog.Fix(ctx, filepath.Dir(w.path))
+		st, err := ninjalog.FixWithin(ctx, w.root, path.Dir(w.rel))
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
@@ -77,9 +75,9 @@ func (x *extractor) perFile(ctx context.Context) error {
 			continue
 		}
 		g.Go(func() error {
-			data, err := os.ReadFile(w.path)
+			data, err := x.readRestored(w)
 			if err != nil {
-				return fmt.Errorf("restore: %w", err)
+				return err
 			}
 			orig := data
 			if w.rewritten {
@@ -96,7 +94,7 @@ func (x *extractor) perFile(ctx context.Context) error {
 				return x.formatSums(w, data, orig)
 			}
 			if w.rewritten && elf {
-				changed, err := x.buildID(w.path, orig)
+				changed, err := x.buildID(w, orig)
 				if changed {
 					ids.Store(w.path, true)
 				}
@@ -146,7 +144,7 @@ func (x *extractor) inside(w writtenFile, orig []byte) (reverted bool, err error
 	for _, l := range left {
 		e.Hashes = append(e.Hashes, l.String())
 	}
-	if !x.inTree(w.path) {
+	if !w.tree {
 		return false, e
 	}
 	if w.rewritten {
@@ -162,10 +160,6 @@ func (x *extractor) inside(w writtenFile, orig []byte) (reverted bool, err error
 	x.mu.Unlock()
 	x.warn(e.Error() + " (a build-tree file, left as the checkpoint held it: fatal only if it reaches an output)")
 	return w.rewritten, nil
-}
-
-func (x *extractor) inTree(path string) bool {
-	return x.opts.Tree && x.opts.Top != "" && strings.HasPrefix(path, filepath.Clean(x.opts.Top)+string(filepath.Separator))
 }
 
 // original returns a restored file's bytes as the checkpoint held them.
@@ -193,7 +187,8 @@ func (x *extractor) remember(path string, orig []byte) {
 // were rewritten, if the id was the one ld computed before the rewrite
 // (orig is the file as the checkpoint held it): a binary stripped or
 // patched during the build keeps its id, with a warning.
-func (x *extractor) buildID(path string, orig []byte) (bool, error) {
+func (x *extractor) buildID(w writtenFile, orig []byte) (bool, error) {
+	path := w.path
 	stale, err := elfid.Recompute(bytes.Clone(orig))
 	var unsupported *elfid.UnsupportedError
 	switch {
@@ -208,11 +203,16 @@ func (x *extractor) buildID(path string, orig []byte) (bool, error) {
 		x.warn(fmt.Sprintf("%s: its build-id was not the one ld computed (stripped or patched during the build); left as it was", path))
 		return false, nil
 	}
-	changed, err := elfid.File(path)
+	cur, err := x.readRestored(w)
 	if err != nil {
-		return false, fmt.Errorf("restore: %w", err)
+		return false, err
 	}
-	return changed, nil
+	before := bytes.Clone(cur)
+	changed, err := elfid.Recompute(cur)
+	if err != nil || !changed {
+		return false, err
+	}
+	return true, x.writeChanged(w, before, cur)
 }
 
 // mayCompress reports the files that may hold compressed data: compressed

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -83,9 +84,13 @@ func IsCorrupt(err error) bool {
 
 // ReadManifest reads the manifest of the checkpoint in dir.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	data, err := readBounded(filepath.Join(dir, ManifestFile), maxManifest)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("no %s", ManifestFile)}
+	}
+	var nr *NotRegularError
+	if errors.As(err, &nr) || errors.Is(err, errTooLarge) {
+		return nil, &CorruptError{Dir: dir, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
@@ -93,6 +98,9 @@ func ReadManifest(dir string) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", ManifestFile, err)}
+	}
+	if m.Stats.Files < 0 || m.Stats.Bytes < 0 || m.Stats.Pristine < 0 || m.Stats.SparseSize < 0 || m.PristineSize < 0 || m.OrderSize < 0 {
+		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s declares negative sizes", ManifestFile)}
 	}
 	if m.Version != Version {
 		return nil, fmt.Errorf("checkpoint %s has format version %d; this nix-vanilla reads version %d", dir, m.Version, Version)
@@ -106,4 +114,31 @@ func writeManifest(dir string, m *Manifest) error {
 		return err
 	}
 	return renameio.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'), 0o644)
+}
+
+var errTooLarge = errors.New("larger than a checkpoint's file may be")
+
+// readBounded reads the regular file p, of at most limit bytes, without
+// following a symlink or blocking on a FIFO.
+func readBounded(p string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: p, Mode: fi.Mode()}
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, %w (%d)", p, fi.Size(), errTooLarge, limit)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }

@@ -79,7 +79,7 @@ func readOrders(name string, size int64) (dirOrders, error) {
 		return nil, err
 	}
 	defer f.Close()
-	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow))
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +182,9 @@ func (x *extractor) reorder() error {
 	m := x.res.Manifest
 	if m.OrderSize == 0 {
 		return nil
+	}
+	if limit := int64(x.entries+m.Stats.Pristine+1) * maxNamesPerEntry; m.OrderSize > limit {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("the manifest declares %d bytes of %s for %d entries", m.OrderSize, OrderFile, x.entries+m.Stats.Pristine)}
 	}
 	orders, err := readOrders(x.opts.Dir+"/"+OrderFile, m.OrderSize)
 	if err != nil {

@@ -1,14 +1,16 @@
 package checkpoint
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -16,71 +18,119 @@ import (
 )
 
 // readPristine reads the list of pristine files; size is the manifest's
-// account of its uncompressed size, which bounds what is read.
-func readPristine(dir string, size int64) ([]pristineEntry, error) {
+// account of its uncompressed size and count of its entries, which bound
+// what is read: each line at most maxLine bytes, each name clean.
+func readPristine(dir string, size int64, count int) ([]pristineEntry, error) {
+	corrupt := func(err error) ([]pristineEntry, error) { return nil, &CorruptError{Dir: dir, Err: err} }
+	if size < 0 || count < 0 || size > int64(count)*maxLine {
+		return corrupt(fmt.Errorf("the manifest declares %d bytes for %d pristine files", size, count))
+	}
 	f, err := os.Open(dir + "/" + PristineFile)
 	if err != nil {
-		return nil, &CorruptError{Dir: dir, Err: err}
+		return corrupt(err)
 	}
 	defer f.Close()
-	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow))
 	if err != nil {
-		return nil, &CorruptError{Dir: dir, Err: err}
+		return corrupt(err)
 	}
 	defer zr.Close()
 	lr := &io.LimitedReader{R: zr, N: size + 1}
-	dec := json.NewDecoder(lr)
-	var entries []pristineEntry
+	br := bufio.NewReaderSize(lr, maxLine)
+	entries := make([]pristineEntry, 0, min(count, 1<<16))
 	for {
-		var e pristineEntry
-		if err := dec.Decode(&e); err == io.EOF {
+		line, err := br.ReadSlice('\n')
+		if err == io.EOF && len(line) == 0 {
 			break
-		} else if err != nil {
-			return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", PristineFile, err)}
+		}
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				err = fmt.Errorf("a line longer than %d bytes", maxLine)
+			}
+			return corrupt(fmt.Errorf("%s: %w", PristineFile, err))
+		}
+		var e pristineEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return corrupt(fmt.Errorf("%s: %w", PristineFile, err))
+		}
+		if err := cleanName(e.name()); err != nil || e.Size < 0 {
+			return corrupt(fmt.Errorf("%s: entry %s is not a clean relative path and a size", PristineFile, quoteName(e.name())))
+		}
+		if len(entries) == count {
+			return corrupt(fmt.Errorf("%s lists more than the %d files the manifest declares", PristineFile, count))
 		}
 		entries = append(entries, e)
 	}
-	if lr.N != 1 {
-		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s is not the %d bytes the manifest says", PristineFile, size)}
+	if lr.N != 1 || len(entries) != count {
+		return corrupt(fmt.Errorf("%s is not the %d bytes and %d files the manifest says", PristineFile, size, count))
 	}
 	return entries, nil
 }
 
 // checkPristine checks that the freshly unpacked source holds the files
 // the checkpoint left to it, by content: same size and same SHA-256, read
-// several at a time. It then gives them the modification times and modes
-// they had when the checkpoint was saved, which an unpacker that does not
-// keep times (cp -r) or another umask changes.
-func (x *extractor) checkPristine() error {
-	entries, err := readPristine(x.opts.Dir, x.res.Manifest.PristineSize)
+// several at a time. It changes nothing (but gives back its mode at once
+// to a file it had to make readable); fixPristine then gives the files the
+// modification times and modes they had when the checkpoint was saved,
+// which an unpacker that does not keep times (cp -r) or another umask
+// changes.
+func (x *extractor) checkPristine() ([]pristineEntry, error) {
+	m := x.res.Manifest
+	entries, err := readPristine(x.opts.Dir, m.PristineSize, m.Stats.Pristine)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	top, err := x.root(x.opts.Top)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	errs := make([]error, len(entries))
-	fixed := make([]byte, len(entries)) // 1: time, 2: mode
 	g := new(errgroup.Group)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range entries {
 		g.Go(func() error {
-			fixed[i], errs[i] = samePristine(top, &entries[i])
+			errs[i] = samePristine(top, &entries[i])
 			return nil
 		})
 	}
 	g.Wait()
-	retimed, remoded := 0, ""
-	for i, err := range errs {
+	for _, err := range errs {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if fixed[i]&1 != 0 {
+	}
+	return entries, nil
+}
+
+// fixPristine gives the pristine files their recorded times and modes
+// (setuid and setgid bits dropped).
+func (x *extractor) fixPristine(entries []pristineEntry) error {
+	top, err := x.root(x.opts.Top)
+	if err != nil {
+		return err
+	}
+	retimed, remoded := 0, ""
+	for i := range entries {
+		e := &entries[i]
+		name := e.name()
+		fi, err := top.Lstat(name)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		want := e.Mode.Perm() | e.Mode&fs.ModeSticky
+		if fi.Mode() != want {
+			if err := top.Chmod(name, want); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			if remoded == "" {
+				remoded = quoteName(name)
+			}
+		}
+		if fi.ModTime().UnixNano() != e.Mtime {
+			if err := top.Chtimes(name, time.Time{}, time.Unix(0, e.Mtime)); err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
 			retimed++
-		}
-		if fixed[i]&2 != 0 && remoded == "" {
-			remoded = entries[i].name()
 		}
 	}
 	x.res.Retimed = retimed
@@ -93,52 +143,40 @@ func (x *extractor) checkPristine() error {
 	return nil
 }
 
-// samePristine checks one file; fixed says what it set back.
-func samePristine(top *os.Root, e *pristineEntry) (fixed byte, err error) {
+// samePristine checks one file.
+func samePristine(top *os.Root, e *pristineEntry) error {
 	name := e.name()
 	changed := func(reason string) error { return &SourceChangedError{Path: name, Reason: reason} }
 	fi, err := top.Lstat(name)
 	switch {
 	case err != nil:
-		return 0, changed("missing after unpacking")
+		return changed("missing after unpacking")
 	case !fi.Mode().IsRegular():
-		return 0, changed(fmt.Sprintf("a %v after unpacking, was a regular file", fi.Mode().Type()))
+		return changed(fmt.Sprintf("a %v after unpacking, was a regular file", fi.Mode().Type()))
 	case fi.Size() != e.Size:
-		return 0, changed(fmt.Sprintf("size %d, was %d", fi.Size(), e.Size))
+		return changed(fmt.Sprintf("size %d, was %d", fi.Size(), e.Size))
 	}
-	granted := false
-	f, err := top.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, _, err := openRegular(top, name, os.O_RDONLY)
 	if err != nil && os.IsPermission(err) {
 		// Unpacked without read permission: the owner may read it.
 		if err = top.Chmod(name, fi.Mode().Perm()|0o400); err == nil {
-			f, err = top.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-			granted = true
+			f, _, err = openRegular(top, name, os.O_RDONLY)
+			if cerr := top.Chmod(name, fi.Mode().Perm()); err == nil && cerr != nil {
+				f.Close()
+				err = cerr
+			}
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("restore: checking the source: %w", err)
+		return fmt.Errorf("restore: checking the source: %w", err)
 	}
 	sum, err := contentDigest(f, e.Size)
 	f.Close()
 	if err != nil {
-		return 0, fmt.Errorf("restore: checking the source: %s: %w", name, err)
+		return fmt.Errorf("restore: checking the source: %s: %w", quoteName(name), err)
 	}
 	if !bytes.Equal(sum, e.Digest) {
-		return 0, changed(fmt.Sprintf("content differs (SHA-256 %s, was %s)", hex.EncodeToString(sum), hex.EncodeToString(e.Digest)))
+		return changed(fmt.Sprintf("content differs (SHA-256 %s, was %s)", hex.EncodeToString(sum), hex.EncodeToString(e.Digest)))
 	}
-	if fi.Mode() != e.Mode || granted {
-		if err := top.Chmod(name, e.Mode); err != nil {
-			return 0, fmt.Errorf("restore: %w", err)
-		}
-		if fi.Mode() != e.Mode {
-			fixed |= 2
-		}
-	}
-	if fi.ModTime().UnixNano() != e.Mtime {
-		if err := top.Chtimes(name, time.Time{}, time.Unix(0, e.Mtime)); err != nil {
-			return 0, fmt.Errorf("restore: %w", err)
-		}
-		fixed |= 1
-	}
-	return fixed, nil
+	return nil
 }

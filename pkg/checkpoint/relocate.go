@@ -13,9 +13,9 @@ func (x *extractor) relocate(old, cur string) error {
 	sameLength := len(old) == len(cur)
 	binaries := 0
 	for i, w := range x.written {
-		data, err := os.ReadFile(w.path)
+		data, err := x.readRestored(w)
 		if err != nil {
-			return fmt.Errorf("relocate %s: %w", w.path, err)
+			return fmt.Errorf("relocate: %w", err)
 		}
 		if !bytes.Contains(data, []byte(old)) {
 			continue
@@ -26,27 +26,14 @@ func (x *extractor) relocate(old, cur string) error {
 		}
 		if w.sparse {
 			// Rewritten in place, so that the holes stay holes.
-			if err := replaceInPlace(w.path, data, []byte(old), []byte(cur)); err != nil {
-				return fmt.Errorf("relocate %s: %w", w.path, err)
+			if err := x.replaceInPlace(w, data, []byte(old), []byte(cur)); err != nil {
+				return fmt.Errorf("relocate: %w", err)
 			}
 			continue
 		}
-		fi, err := os.Stat(w.path)
-		if err != nil {
-			return err
-		}
 		data = bytes.ReplaceAll(data, []byte(old), []byte(cur))
-		if err := os.Chmod(w.path, fi.Mode()|0o200); err != nil {
-			return err
-		}
-		if err := os.WriteFile(w.path, data, fi.Mode()); err != nil {
-			return fmt.Errorf("relocate %s: %w", w.path, err)
-		}
-		if err := os.Chmod(w.path, fi.Mode()); err != nil {
-			return err
-		}
-		if err := os.Chtimes(w.path, fi.ModTime(), fi.ModTime()); err != nil {
-			return err
+		if err := x.writeRestored(w, 0, data, true); err != nil {
+			return fmt.Errorf("relocate: %w", err)
 		}
 		x.written[i].rewritten = true
 		if sameLength {
@@ -59,31 +46,28 @@ func (x *extractor) relocate(old, cur string) error {
 	return nil
 }
 
-// replaceInPlace overwrites each occurrence of old in the file at p, whose
-// content is data, with cur, which has the same length, keeping the
-// file's mode and modification time.
-func replaceInPlace(p string, data, old, cur []byte) error {
-	fi, err := os.Stat(p)
+// replaceInPlace overwrites each occurrence of old in the restored file
+// w, whose content is data, with cur, which has the same length, keeping
+// the file's modification time.
+func (x *extractor) replaceInPlace(w writtenFile, data, old, cur []byte) error {
+	f, err := x.openRestored(w, os.O_WRONLY)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	for i := 0; ; {
+	fi, err := f.Stat()
+	for i := 0; err == nil; {
 		j := bytes.Index(data[i:], old)
 		if j < 0 {
 			break
 		}
-		if _, err := f.WriteAt(cur, int64(i+j)); err != nil {
-			f.Close()
-			return err
-		}
+		_, err = f.WriteAt(cur, int64(i+j))
 		i += j + len(old)
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	if err != nil {
+		return fmt.Errorf("%s: %w", quoteName(w.path), err)
+	}
+	return x.keepTime(w, fi.ModTime())
 }

@@ -2,11 +2,8 @@ package checkpoint
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +82,7 @@ type SourceChangedError struct {
 }
 
 func (e *SourceChangedError) Error() string {
-	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", e.Path, e.Reason)
+	return fmt.Sprintf("%s: %s: the source differs from the one the checkpoint was built from", quoteName(e.Path), e.Reason)
 }
 
 // Restore puts the checkpoint back: checks the unpacked source in Top
@@ -125,46 +122,75 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 		return nil, fmt.Errorf("restore %s: %w", opts.Dir, err)
 	}
 	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
-	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
+	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, outRoots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
 		sparseLeft: m.Stats.SparseSize}
 	defer x.closeRoots()
-	tree := opts.Tree && m.Tree
 	if opts.Tree && !m.Tree {
 		return nil, fmt.Errorf("restore %s: the checkpoint holds no build tree", opts.Dir)
 	}
-	if tree {
-		if err := x.checkPristine(); err != nil {
+	// Everything that can be checked is checked before the first write.
+	if err := x.verifyArchive(ctx); err != nil {
+		return nil, err
+	}
+	entries, err := x.precheck(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x.entries = entries
+	var pristine []pristineEntry
+	if opts.Tree {
+		if pristine, err = x.checkPristine(); err != nil {
 			return nil, err
+		}
+	}
+	created, err := x.absentOutputs()
+	if err != nil {
+		return nil, err
+	}
+	if err := x.apply(ctx, pristine); err != nil {
+		x.closeRoots()
+		if uerr := x.undo(created); uerr != nil {
+			return nil, fmt.Errorf("%w (and undoing the restore failed: %v)", err, uerr)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// apply makes the changes: source files' times and modes, deletions,
+// extraction and every pass after it.
+func (x *extractor) apply(ctx context.Context, pristine []pristineEntry) error {
+	m, opts := x.res.Manifest, x.opts
+	if opts.Tree {
+		if err := x.fixPristine(pristine); err != nil {
+			return err
 		}
 		top, err := x.root(opts.Top)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, rel := range m.Deleted {
 			if err := top.RemoveAll(rel); err != nil {
-				return nil, fmt.Errorf("restore: remove %s: %w", rel, err)
+				return fmt.Errorf("restore: remove %s: %w", quoteName(rel), err)
 			}
 		}
 	}
 	if err := x.extract(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if moved && tree {
+	if opts.Tree && opts.Top != "" && m.BuildTop != "" && m.BuildTop != opts.Top {
 		if err := x.relocate(m.BuildTop, opts.Top); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// After every rewrite of the bytes: fix-ups hash the final content.
 	if err := x.fixup(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := x.reorder(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := x.times(); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return x.times()
 }
 
 // hashMap pairs the saved outputs' store hashes with the new ones.
@@ -194,6 +220,8 @@ type extractor struct {
 	// reverse maps the new hashes back, to look at files as they were.
 	reverse *storepath.Rewriter
 	roots   map[string]*os.Root
+	// outRoots are the outputs' own roots, by output name.
+	outRoots map[string]*os.Root
 	// written lists regular files: path, whether hashes were rewritten.
 	written []writtenFile
 	dirs    []timedEntry
@@ -213,15 +241,26 @@ type extractor struct {
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
 	dirRoots map[dirKey]*os.Root
 	dirOrder []dirKey
+	// zr decompresses the archive being read.
+	zr *zstd.Decoder
+	// entries counts the archive's entries (precheck).
+	entries int
 	// umask is the process's file mode creation mask.
 	umask fs.FileMode
 }
 
+// A writtenFile is a regular file the extraction wrote: rel in root, the
+// file that was inode then; path names it in messages only.
 type writtenFile struct {
+	root      *os.Root
+	rel       string
 	path      string
 	rewritten bool
 	magic     [4]byte
 	sparse    bool
+	inode     inode
+	// tree says the file is in the build tree, not in an output.
+	tree bool
 }
 
 type timedEntry struct {
@@ -229,6 +268,7 @@ type timedEntry struct {
 	rel   string
 	mode  fs.FileMode
 	mtime time.Time
+	inode inode
 }
 
 func (x *extractor) warn(msg string) {
@@ -253,17 +293,23 @@ func (x *extractor) closeRoots() {
 	for _, r := range x.dirRoots {
 		r.Close()
 	}
+	for _, r := range x.outRoots {
+		r.Close()
+	}
 	for _, r := range x.roots {
 		r.Close()
 	}
 }
 
 // target maps an archive name to the root it goes into and the path
-// relative to that root; ok is false for entries this restore skips.
+// relative to that root; ok is false for entries this restore skips. An
+// output's own entry (outputs/NAME) is the output's name in the store
+// directory's root; what is inside it goes through the output's own root,
+// opened without following a symlink.
 func (x *extractor) target(name string) (r *os.Root, rel string, ok bool, err error) {
 	name = strings.TrimSuffix(name, "/")
-	if name != path.Clean(name) || path.IsAbs(name) || strings.HasPrefix(name, "../") || strings.Contains(name, "/../") {
-		return nil, "", false, fmt.Errorf("archive entry %q is not a clean relative path", name)
+	if err := cleanName(name); err != nil {
+		return nil, "", false, err
 	}
 	first, rest, _ := strings.Cut(name, "/")
 	switch first {
@@ -277,28 +323,67 @@ func (x *extractor) target(name string) (r *os.Root, rel string, ok bool, err er
 		out, inner, _ := strings.Cut(rest, "/")
 		p, found := x.opts.Outputs[out]
 		if !found {
-			return nil, "", false, fmt.Errorf("archive entry %q names output %q, which this build does not have", name, out)
+			return nil, "", false, fmt.Errorf("archive entry %s names output %q, which this build does not have", quoteName(name), out)
 		}
-		r, err := x.root(filepath.Dir(p))
-		return r, path.Join(filepath.Base(p), inner), true, err
+		if inner == "" {
+			r, err := x.root(filepath.Dir(p))
+			return r, filepath.Base(p), true, err
+		}
+		r, err := x.outputRoot(out, p)
+		if err != nil {
+			return nil, "", false, fmt.Errorf("restore %s: %w", quoteName(name), err)
+		}
+		return r, inner, true, nil
 	}
-	return nil, "", false, fmt.Errorf("archive entry %q is neither tree/ nor outputs/", name)
+	return nil, "", false, fmt.Errorf("archive entry %s is neither tree/ nor outputs/", quoteName(name))
+}
+
+// cleanName refuses archive names that are not clean relative paths.
+func cleanName(name string) error {
+	if name == "" || name != path.Clean(name) || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") || strings.Contains(name, "/../") || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("archive entry %s is not a clean relative path", quoteName(name))
+	}
+	return nil
+}
+
+// outputRoot opens the output p (named out) as a root, once: it must be
+// a directory, not a symlink to one.
+func (x *extractor) outputRoot(out, p string) (*os.Root, error) {
+	if r, ok := x.outRoots[out]; ok {
+		return r, nil
+	}
+	store, err := x.root(filepath.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	r, err := openDirNoFollow(store, filepath.Base(p))
+	if err != nil {
+		return nil, fmt.Errorf("output %s is not a directory the restore made: %w", p, err)
+	}
+	x.outRoots[out] = r
+	return r, nil
+}
+
+// forgetOutput drops the output root of an output whose own entry is
+// being replaced.
+func (x *extractor) forgetOutput(name string) {
+	out, inner, _ := strings.Cut(strings.TrimPrefix(strings.TrimSuffix(name, "/"), "outputs/"), "/")
+	if !strings.HasPrefix(name, "outputs/") || inner != "" {
+		return
+	}
+	if r, ok := x.outRoots[out]; ok {
+		x.forgetBelow(r, "")
+		r.Close()
+		delete(x.outRoots, out)
+	}
 }
 
 func (x *extractor) extract(ctx context.Context) error {
-	name := filepath.Join(x.opts.Dir, ArchiveFile)
-	f, err := os.Open(name)
+	tr, done, err := x.openArchive()
 	if err != nil {
-		return &CorruptError{Dir: x.opts.Dir, Err: err}
+		return err
 	}
-	defer f.Close()
-	sum := sha256.New()
-	zr, err := zstd.NewReader(bufio.NewReaderSize(io.TeeReader(f, sum), 1<<20))
-	if err != nil {
-		return &CorruptError{Dir: x.opts.Dir, Err: err}
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
+	defer done()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -311,20 +396,13 @@ func (x *extractor) extract(ctx context.Context) error {
 			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
 		}
 		if err := x.entry(hdr, tr); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zstd.ErrMagicMismatch) {
+			if corruptArchive(err) {
 				return &CorruptError{Dir: x.opts.Dir, Err: err}
 			}
 			return err
 		}
 	}
-	// Read to the end so that the digest covers the whole file.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return &CorruptError{Dir: x.opts.Dir, Err: err}
-	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != x.res.Manifest.Archive {
-		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s has digest %s, the manifest says %s", ArchiveFile, got, x.res.Manifest.Archive)}
-	}
-	return nil
+	return x.tail()
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
@@ -333,58 +411,66 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 	if hdr.Typeflag == tar.TypeLink {
 		hdr.Linkname, _ = x.rw.String(hdr.Linkname)
 	}
+	x.forgetOutput(hdr.Name)
 	r, rel, ok, err := x.target(hdr.Name)
 	if err != nil || !ok {
 		return err
 	}
 	mode := hdr.FileInfo().Mode()
 	if hdr.Typeflag == tar.TypeDir {
-		fi, err := r.Lstat(rel)
-		if err == nil && !fi.IsDir() {
-			if err := r.Remove(rel); err != nil {
-				return fmt.Errorf("restore %s: %w", rel, err)
-			}
-		}
-		if err != nil || !fi.IsDir() {
-			if err := r.Mkdir(rel, 0o700); err != nil {
-				return fmt.Errorf("restore %s: %w", rel, err)
-			}
-		}
-		x.dirs = append(x.dirs, timedEntry{r, rel, mode, hdr.ModTime})
-		return nil
+		return x.directory(r, rel, mode, hdr.ModTime)
 	}
 	if hdr.Typeflag == tar.TypeReg {
 		return x.regular(r, rel, mode, hdr, tr)
 	}
 	dir, base, err := x.clear(r, rel)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", rel, err)
+		return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 	}
 	switch hdr.Typeflag {
 	case tar.TypeFifo:
 		if err := mkfifo(dir, base, mode, hdr.ModTime); err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
+			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 		}
 	case tar.TypeSymlink:
 		target, _ := x.rw.String(hdr.Linkname)
 		if err := dir.Symlink(target, base); err != nil {
-			return fmt.Errorf("restore %s: %w", rel, err)
+			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 		}
 	case tar.TypeLink:
 		lr, lrel, ok, err := x.target(hdr.Linkname)
 		if err != nil || !ok {
-			return fmt.Errorf("restore %s: hard link to %q: %v", rel, hdr.Linkname, err)
-		}
-		if lr == r {
-			if err := r.Link(lrel, rel); err != nil {
-				return fmt.Errorf("restore %s: %w", rel, err)
-			}
-			return nil
+			return fmt.Errorf("restore %s: hard link to %s: %v", quoteName(rel), quoteName(hdr.Linkname), err)
 		}
 		return x.linkAcross(lr, lrel, r, rel)
 	default:
-		return fmt.Errorf("restore %s: unsupported archive entry type %q", rel, hdr.Typeflag)
+		return fmt.Errorf("restore %s: unsupported archive entry type %q", quoteName(rel), hdr.Typeflag)
 	}
+	return nil
+}
+
+// directory restores a directory entry: made (0700 for now) unless one is
+// there, given its mode and time at the end (see times).
+func (x *extractor) directory(r *os.Root, rel string, mode fs.FileMode, mtime time.Time) error {
+	dir, base, err := x.dir(r, rel)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+	}
+	fi, err := dir.Lstat(base)
+	if err == nil && !fi.IsDir() {
+		if err := dir.Remove(base); err != nil {
+			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+		}
+	}
+	if err != nil || !fi.IsDir() {
+		if err := dir.Mkdir(base, 0o700); err != nil {
+			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+		}
+		if fi, err = dir.Lstat(base); err != nil {
+			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+		}
+	}
+	x.dirs = append(x.dirs, timedEntry{r, rel, mode, mtime, inodeOf(fi)})
 	return nil
 }
 
@@ -411,22 +497,33 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 	}
 	// A file the build left unreadable or read-only is written, and read
 	// by the passes after extraction, with owner read and write
-	// permission; times gives it its mode.
+	// permission; times gives it its mode. Setuid and setgid bits are
+	// dropped (the store refuses them too).
+	mode &^= fs.ModeSetuid | fs.ModeSetgid
 	perm := mode.Perm()
-	if perm&0o600 != 0o600 {
+	later := perm&0o600 != 0o600
+	if later {
 		perm |= 0o600
-		x.modes = append(x.modes, timedEntry{r, rel, mode, hdr.ModTime})
 	}
 	// Build trees mostly gain files, so create first and clear the way
 	// only when something is there (a source file the build changed).
-	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
 	if errors.Is(err, fs.ErrExist) {
 		if dir, base, err = x.clear(r, rel); err == nil {
-			f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+			f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", rel, err)
+		return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+	}
+	ino := inodeOf(fi)
+	if later {
+		x.modes = append(x.modes, timedEntry{r, rel, mode, hdr.ModTime, ino})
 	}
 	var magic [4]byte
 	rewritten := 0
@@ -453,8 +550,8 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 	}
 	// The umask may have taken bits off the mode the file was created
 	// with, and creating never sets the setuid, setgid and sticky bits.
-	if err == nil && (perm&x.umask != 0 || mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0) {
-		err = f.Chmod(perm | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+	if err == nil && (perm&x.umask != 0 || mode&fs.ModeSticky != 0) {
+		err = f.Chmod(perm | mode&fs.ModeSticky)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -464,14 +561,15 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 		err = dir.Chtimes(base, hdr.ModTime, hdr.ModTime)
 	}
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", rel, err)
+		return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 	}
 	x.res.Files++
 	x.res.Bytes += hdr.Size
 	if rewritten > 0 {
 		x.res.Rewritten++
 	}
-	x.written = append(x.written, writtenFile{filepath.Join(r.Name(), rel), rewritten > 0, magic, sparse})
+	x.written = append(x.written, writtenFile{root: r, rel: rel, path: filepath.Join(r.Name(), rel),
+		rewritten: rewritten > 0, magic: magic, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top]})
 	return nil
 }
 
@@ -481,54 +579,73 @@ func (x *extractor) clear(r *os.Root, rel string) (*os.Root, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	// Whatever was there, the directory handles opened at or below it
+	// must not be used again: an entry may put a symlink or another
+	// directory in its place.
+	x.forgetBelow(r, rel)
 	err = dir.Remove(base)
 	switch {
 	case err == nil || errors.Is(err, fs.ErrNotExist):
 		return dir, base, nil
 	case errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
-		// A directory the archive replaces by a file: forget the roots
-		// opened below it.
-		for _, key := range x.dirOrder {
-			if key.root == r && (key.dir == rel || strings.HasPrefix(key.dir, rel+"/")) {
-				x.dirRoots[key].Close()
-				delete(x.dirRoots, key)
-			}
-		}
-		x.dirOrder = slices.DeleteFunc(x.dirOrder, func(k dirKey) bool { _, ok := x.dirRoots[k]; return !ok })
+		// A directory the archive replaces by a file.
 		return dir, base, dir.RemoveAll(base)
 	}
 	return nil, "", err
 }
 
-// dir returns the directory that holds rel, opened as a root of its own
-// (so that opening files in it walks no path), and rel's base name.
-func (x *extractor) dir(r *os.Root, rel string) (*os.Root, string, error) {
-	d, base := path.Split(rel)
-	dir := r
-	if d = strings.TrimSuffix(d, "/"); d != "" {
-		key := dirKey{r, d}
-		var ok bool
-		if dir, ok = x.dirRoots[key]; !ok {
-			var err error
-			if dir, err = r.OpenRoot(d); err != nil {
-				return nil, "", err
-			}
-			if len(x.dirOrder) == maxDirRoots {
-				old := x.dirOrder[0]
-				x.dirRoots[old].Close()
-				delete(x.dirRoots, old)
-				x.dirOrder = x.dirOrder[1:]
-			}
-			x.dirRoots[key] = dir
-			x.dirOrder = append(x.dirOrder, key)
+// forgetBelow closes the directory handles of r at rel and below it (all
+// of them for rel "").
+func (x *extractor) forgetBelow(r *os.Root, rel string) {
+	gone := false
+	for _, key := range x.dirOrder {
+		if key.root == r && (rel == "" || key.dir == rel || strings.HasPrefix(key.dir, rel+"/")) {
+			x.dirRoots[key].Close()
+			delete(x.dirRoots, key)
+			gone = true
 		}
 	}
+	if gone {
+		x.dirOrder = slices.DeleteFunc(x.dirOrder, func(k dirKey) bool { _, ok := x.dirRoots[k]; return !ok })
+	}
+}
+
+// dir returns the directory that holds rel, opened as a root of its own
+// (so that opening files in it walks no path), and rel's base name. Each
+// directory is opened from its parent's handle, one name at a time and
+// never through a symlink, so that deep trees cost one open per
+// directory.
+func (x *extractor) dir(r *os.Root, rel string) (*os.Root, string, error) {
+	d, base := path.Split(rel)
+	if d = strings.TrimSuffix(d, "/"); d == "" {
+		return r, base, nil
+	}
+	key := dirKey{r, d}
+	if dir, ok := x.dirRoots[key]; ok {
+		return dir, base, nil
+	}
+	parent, pbase, err := x.dir(r, d)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := openDirNoFollow(parent, pbase)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(x.dirOrder) == maxDirRoots {
+		old := x.dirOrder[0]
+		x.dirRoots[old].Close()
+		delete(x.dirRoots, old)
+		x.dirOrder = x.dirOrder[1:]
+	}
+	x.dirRoots[key] = dir
+	x.dirOrder = append(x.dirOrder, key)
 	return dir, base, nil
 }
 
 // maxDirRoots bounds the directories kept open while extracting; archive
-// entries come directory by directory, so a few suffice.
-const maxDirRoots = 32
+// entries come directory by directory, and times walks them back.
+const maxDirRoots = 256
 
 type dirKey struct {
 	root *os.Root
@@ -536,22 +653,18 @@ type dirKey struct {
 }
 
 func (x *extractor) copyFile(fromRoot *os.Root, from string, dir *os.Root, base string) error {
-	src, err := fromRoot.Open(from)
+	src, fi, err := openRegular(fromRoot, from, os.O_RDONLY)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", base, err)
+		return fmt.Errorf("restore %s: %w", quoteName(base), err)
 	}
 	defer src.Close()
-	fi, err := src.Stat()
+	dst, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
 	if err != nil {
-		return err
+		return fmt.Errorf("restore %s: %w", quoteName(base), err)
 	}
-	dst, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return fmt.Errorf("restore %s: %w", base, err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
+	if _, err := io.Copy(dst, io.LimitReader(src, fi.Size())); err != nil {
 		dst.Close()
-		return fmt.Errorf("restore %s: %w", base, err)
+		return fmt.Errorf("restore %s: %w", quoteName(base), err)
 	}
 	if err := dst.Close(); err != nil {
 		return err
@@ -580,20 +693,44 @@ func umask() fs.FileMode {
 
 // times restores the modes of files created with other ones, then the
 // modes and modification times of directories, from the deepest up, since
-// creating entries changes a directory's time.
+// creating entries changes a directory's time. Each is applied only to
+// the file or directory it was recorded for: a later entry of the same
+// name (a file where a directory was, a symlink) keeps its own.
 func (x *extractor) times() error {
 	for _, e := range x.modes {
-		if err := e.root.Chmod(e.rel, e.mode.Perm()|e.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
-			return fmt.Errorf("restore %s: %w", e.rel, err)
+		if err := x.setMode(e, false); err != nil {
+			return err
 		}
 	}
 	for i := len(x.dirs) - 1; i >= 0; i-- {
-		e := x.dirs[i]
-		if err := e.root.Chmod(e.rel, e.mode.Perm()|e.mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
-			return fmt.Errorf("restore %s: %w", e.rel, err)
+		if err := x.setMode(x.dirs[i], true); err != nil {
+			return err
 		}
-		if err := e.root.Chtimes(e.rel, e.mtime, e.mtime); err != nil {
-			return fmt.Errorf("restore %s: %w", e.rel, err)
+	}
+	return nil
+}
+
+// setMode gives the entry e its mode, and its time too for a directory,
+// if its name still is what was restored.
+func (x *extractor) setMode(e timedEntry, isDir bool) error {
+	dir, base, err := x.dir(e.root, e.rel)
+	if err != nil {
+		var nr *NotRegularError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &nr) {
+			return nil // removed or replaced by a later entry
+		}
+		return fmt.Errorf("restore %s: %w", quoteName(e.rel), err)
+	}
+	fi, err := dir.Lstat(base)
+	if err != nil || inodeOf(fi) != e.inode || fi.IsDir() != isDir {
+		return nil // replaced by a later entry, which has its own
+	}
+	if err := dir.Chmod(base, e.mode.Perm()|e.mode&fs.ModeSticky); err != nil {
+		return fmt.Errorf("restore %s: %w", quoteName(e.rel), err)
+	}
+	if isDir {
+		if err := dir.Chtimes(base, e.mtime, e.mtime); err != nil {
+			return fmt.Errorf("restore %s: %w", quoteName(e.rel), err)
 		}
 	}
 	return nil

@@ -63,7 +63,7 @@ func TestRestoreCpUnpack(t *testing.T) {
 	if res.Retimed != 1 {
 		t.Errorf("Retimed = %d, want 1", res.Retimed)
 	}
-	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "1 source files had other modification times") || !strings.Contains(w, "other modes after unpacking again (src/untouched first)") {
+	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "1 source files had other modification times") || !strings.Contains(w, "other modes after unpacking again (\"src/untouched\" first)") {
 		t.Errorf("warnings: %s", w)
 	}
 	for name, want := range map[string]string{".attr-0abc": "postInstall of the second stage, longer\n", "env-vars": "declare -x A=2\n"} {

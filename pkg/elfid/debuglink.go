@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -22,7 +23,18 @@ type DebugLink struct {
 // ReadDebugLink returns the .gnu_debuglink of the ELF file at path, or nil
 // if it has none (or is not an ELF file).
 func ReadDebugLink(path string) (*DebugLink, error) {
-	f, err := elf.Open(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("debuglink: %w", err)
+	}
+	defer f.Close()
+	return ReadDebugLinkFrom(f, path)
+}
+
+// ReadDebugLinkFrom is [ReadDebugLink] for a file already open; path
+// names it in errors.
+func ReadDebugLinkFrom(r io.ReaderAt, path string) (*DebugLink, error) {
+	f, err := elf.NewFile(r)
 	if err != nil {
 		if _, ok := err.(*elf.FormatError); ok {
 			return nil, nil
@@ -45,6 +57,14 @@ func ReadDebugLink(path string) (*DebugLink, error) {
 		return nil, fmt.Errorf("debuglink %s: malformed .gnu_debuglink section (%d bytes)", path, len(b))
 	}
 	return &DebugLink{Name: string(b[:end]), CRC: f.ByteOrder.Uint32(b[at:]), offset: int64(s.Offset) + int64(at), order: f.ByteOrder}, nil
+}
+
+// Patch returns the bytes that give the file l was read from crc as
+// the CRC of its debug file, and the offset to write them at.
+func (l *DebugLink) Patch(crc uint32) (off int64, b []byte) {
+	b = make([]byte, 4)
+	l.order.PutUint32(b, crc)
+	return l.offset, b
 }
 
 // SetCRC writes crc as the CRC of the debug file into the ELF file at

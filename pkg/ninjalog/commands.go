@@ -44,6 +44,17 @@ func Commands(ctx context.Context, dir string) (map[string]string, error) {
 
 // commands is Commands, also returning the manifest's $builddir.
 func commands(ctx context.Context, dir string) (map[string]string, string, error) {
+	// The manifest is parsed first: ninja then reads only files that
+	// parsing read (see FixWithin).
+	m, err := loadManifest(dir, ManifestName)
+	if err != nil {
+		return nil, "", fmt.Errorf("parse %s: %w", filepath.Join(dir, ManifestName), err)
+	}
+	return commandsOf(ctx, dir, m)
+}
+
+// commandsOf is commands for the manifest m, already loaded.
+func commandsOf(ctx context.Context, dir string, m *manifest) (map[string]string, string, error) {
 	ninja, err := exec.LookPath("ninja")
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrNinjaNotFound, err)
@@ -51,10 +62,6 @@ func commands(ctx context.Context, dir string) (map[string]string, string, error
 	db, err := compdb(ctx, ninja, dir)
 	if err != nil {
 		return nil, "", err
-	}
-	m, err := loadManifest(dir, ManifestName)
-	if err != nil {
-		return nil, "", fmt.Errorf("parse %s: %w", filepath.Join(dir, ManifestName), err)
 	}
 	cmds := make(map[string]string)
 	checked := 0

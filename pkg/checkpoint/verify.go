@@ -1,0 +1,194 @@
+package checkpoint
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Limits on what a checkpoint may hold that its manifest cannot declare.
+const (
+	// maxManifest bounds manifest.json (a tree with a million deleted
+	// files of 60-byte names takes a tenth of it).
+	maxManifest = 256 << 20
+	// maxLine bounds one line of pristine.zst: a name of PATH_MAX bytes,
+	// escaped, and the rest.
+	maxLine = 64 << 10
+	// maxTail bounds what may follow the tar archive's end inside the
+	// compressed stream (Go's writer leaves none; GNU tar pads to 10 kB).
+	maxTail = 64 << 10
+	// maxWindow bounds the zstd window a decoder allocates; Save writes
+	// frames of frameSize.
+	maxWindow = 64 << 20
+	// maxNamesPerEntry bounds order.zst: at most this many bytes for each
+	// entry the checkpoint holds (a name, its NUL, and a share of its
+	// directory's record).
+	maxNamesPerEntry = 4 << 10
+)
+
+// verifyArchive checks, before anything is written, that tree.tar.zst has
+// the size and SHA-256 the manifest records, reading it as a plain
+// stream (nothing is decompressed).
+func (x *extractor) verifyArchive(ctx context.Context) error {
+	m := x.res.Manifest
+	f, err := os.Open(filepath.Join(x.opts.Dir, ArchiveFile))
+	if err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	if !fi.Mode().IsRegular() || (m.Stats.Compressed != 0 && fi.Size() != m.Stats.Compressed) {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s is a %v of %d bytes, the manifest says a file of %d", ArchiveFile, fi.Mode().Type(), fi.Size(), m.Stats.Compressed)}
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.LimitReader(ctxReader{ctx, f}, fi.Size())); err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != m.Archive {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s has digest %s, the manifest says %s", ArchiveFile, got, quoteName(m.Archive))}
+	}
+	return nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// openArchive opens tree.tar.zst for reading entries.
+func (x *extractor) openArchive() (*tar.Reader, func(), error) {
+	f, err := os.Open(filepath.Join(x.opts.Dir, ArchiveFile))
+	if err != nil {
+		return nil, nil, &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	zr, err := zstd.NewReader(bufio.NewReaderSize(f, 1<<20), zstd.WithDecoderMaxWindow(maxWindow))
+	if err != nil {
+		f.Close()
+		return nil, nil, &CorruptError{Dir: x.opts.Dir, Err: err}
+	}
+	x.zr = zr
+	return tar.NewReader(taggedReader{zr}), func() { zr.Close(); f.Close() }, nil
+}
+
+// precheck reads every entry of the archive once before anything is
+// written: it must decompress and parse, name clean paths, hold only
+// regular files, directories, symlinks, hard links and FIFOs, and its
+// files, bytes and sparse sizes must stay within what the manifest
+// declares. It returns the number of entries.
+func (x *extractor) precheck(ctx context.Context) (int, error) {
+	tr, done, err := x.openArchive()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	m := x.res.Manifest
+	corrupt := func(err error) (int, error) { return 0, &CorruptError{Dir: x.opts.Dir, Err: err} }
+	var files, entries int
+	var bytes, sparse int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return corrupt(fmt.Errorf("%s: %w", ArchiveFile, err))
+		}
+		entries++
+		if err := cleanName(trimSlash(hdr.Name)); err != nil {
+			return corrupt(err)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			files++
+			bytes += hdr.Size
+			size, _, isSparse, err := sparseMap(hdr, m.Stats.SparseSize-sparse)
+			if err != nil {
+				return corrupt(err)
+			}
+			if isSparse {
+				sparse += size
+			}
+		case tar.TypeDir, tar.TypeSymlink, tar.TypeFifo:
+		case tar.TypeLink:
+			if err := cleanName(hdr.Linkname); err != nil {
+				return corrupt(fmt.Errorf("hard link %s: %w", quoteName(hdr.Name), err))
+			}
+		default:
+			return corrupt(fmt.Errorf("archive entry %s has type %q: a checkpoint holds only regular files, directories, symlinks, hard links and named pipes", quoteName(hdr.Name), hdr.Typeflag))
+		}
+		if hdr.Size < 0 || files > m.Stats.Files || bytes > m.Stats.Bytes {
+			return corrupt(fmt.Errorf("archive entry %s: the archive holds more than the %d files and %d bytes the manifest declares", quoteName(hdr.Name), m.Stats.Files, m.Stats.Bytes))
+		}
+	}
+	if files != m.Stats.Files || bytes != m.Stats.Bytes {
+		return corrupt(fmt.Errorf("the archive holds %d files and %d bytes, the manifest declares %d and %d", files, bytes, m.Stats.Files, m.Stats.Bytes))
+	}
+	if err := x.tail(); err != nil {
+		return 0, err
+	}
+	return entries, nil
+}
+
+// tail reads what follows the tar archive's end in the decompressed
+// stream, which must be short (and then the zstd frames' checksums have
+// all been checked).
+func (x *extractor) tail() error {
+	n, err := io.Copy(io.Discard, io.LimitReader(x.zr, maxTail+1))
+	if err != nil {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
+	}
+	if n > maxTail {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: more than %d bytes after the end of the tar archive", ArchiveFile, maxTail)}
+	}
+	return nil
+}
+
+func trimSlash(name string) string {
+	for len(name) > 1 && name[len(name)-1] == '/' {
+		name = name[:len(name)-1]
+	}
+	return name
+}
+
+// corruptArchive says whether an error extracting comes from reading the
+// archive (a damaged or forged one) rather than from writing.
+func corruptArchive(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zstd.ErrMagicMismatch) ||
+		errors.Is(err, zstd.ErrCRCMismatch) || errors.Is(err, tar.ErrHeader) || errors.Is(err, errArchiveRead)
+}
+
+// errArchiveRead marks errors of the decompressing reader.
+var errArchiveRead = errors.New("reading the archive")
+
+// taggedReader marks the errors of r with errArchiveRead.
+type taggedReader struct{ r io.Reader }
+
+func (t taggedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", errArchiveRead, err)
+	}
+	return n, err
+}
