@@ -79,3 +79,45 @@ func TestTopLevel(t *testing.T) {
 	}
 	report(t, "top level", recs, time.Since(start), ZeroCostProblems(recs), FlagProblems(recs))
 }
+
+// sample is what the package-set and stdenv tests evaluate: common
+// packages of every kind (C libraries and tools, interpreters, compilers,
+// Rust and Python packages, packages that select an output) and those
+// whose derivations the overlay once changed.
+var sample = []string{
+	"zlib", "bash", "openssl", "python3", "curl", "coreutils", "gnugrep", "xz", "bzip2", "perl",
+	"libffi", "ncurses", "readline", "sqlite", "sqlite-interactive", "expat", "pcre2", "libxml2", "gmp", "nghttp2",
+	"libnghttp2", "binutils", "gcc", "libbfd", "llvm", "clang", "lld", "cargo", "nix", "mercurial",
+	"mdbook", "git", "cmake", "meson", "ninja",
+}
+
+func checkSample(t *testing.T, set []string, variant string, minDerivations int) {
+	needNix(t)
+	start := time.Now()
+	recs, err := newProbe(t, set, variant).Run(context.Background(), sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := Count(recs); c.Derivations < minDerivations {
+		t.Errorf("only %d of %d sample attributes evaluated to derivations: the probe is broken", c.Derivations, len(sample))
+	}
+	report(t, t.Name(), recs, time.Since(start), ZeroCostProblems(recs), FlagProblems(recs))
+}
+
+// TestPackageSets checks the sample in the package sets nixpkgs makes with
+// other platforms: pkgsStatic (a cross package set, its stdenv adapted by
+// makeStatic), pkgsMusl and pkgsi686Linux (bootstrapped anew).
+func TestPackageSets(t *testing.T) {
+	for _, set := range []string{"pkgsStatic", "pkgsMusl", "pkgsi686Linux"} {
+		t.Run(set, func(t *testing.T) { checkSample(t, []string{set}, "", 20) })
+	}
+}
+
+// TestStdenvVariants checks the sample built with the other stdenvs of the
+// top level: `pkg.override { stdenv = …; }` for every package whose
+// function takes a stdenv.
+func TestStdenvVariants(t *testing.T) {
+	for _, v := range []string{"stdenvNoCC", "gccStdenv", "clangStdenv", "overrideCC"} {
+		t.Run(v, func(t *testing.T) { checkSample(t, nil, v, 15) })
+	}
+}
