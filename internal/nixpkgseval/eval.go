@@ -100,23 +100,37 @@ func probeFile() (string, error) {
 	return filepath.Abs("probe.nix")
 }
 
+// chunkSize is how many names one process is given at a time: small
+// enough that the workers stay busy to the end, large enough that
+// starting processes costs little next to evaluating.
+const chunkSize = 64
+
 // Run evaluates every name and returns one record per name, in order.
-// Names are shared out among Workers processes; an attribute that crashes
-// its evaluation ends its process, and its record says in which part.
+// Workers processes take chunks of names in turn; an attribute that
+// crashes its evaluation ends its process, and its record says in which
+// part.
 func (p *Probe) Run(ctx context.Context, names []string) ([]Record, error) {
-	workers := max(p.Workers, 1)
-	chunk := (len(names) + workers - 1) / workers
-	results := make([][]Record, workers)
-	errs := make([]error, workers)
+	var chunks [][]string
+	for lo := 0; lo < len(names); lo += chunkSize {
+		chunks = append(chunks, names[lo:min(lo+chunkSize, len(names))])
+	}
+	results := make([][]Record, len(chunks))
+	errs := make([]error, len(chunks))
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := min(w*chunk, len(names)), min((w+1)*chunk, len(names))
+	for range max(p.Workers, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[w], errs[w] = p.runAll(ctx, names[lo:hi])
+			for i := range next {
+				results[i], errs[i] = p.runAll(ctx, chunks[i])
+			}
 		}()
 	}
+	for i := range chunks {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
