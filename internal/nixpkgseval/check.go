@@ -89,7 +89,8 @@ func describe(d *Drvs) string {
 
 // FlagProblems checks each derivation with overrideAttrs: with the flag it
 // is split (the output the attribute selects, with stages of their own) or
-// not split with an evaluation warning giving the reason; a postFixup
+// not split with an evaluation warning giving the reason; the stages have
+// the final's values of the attributes stdenv adapters set; a postFixup
 // change keeps both earlier stages; a postInstall change keeps the
 // checkpoint stage and changes the unwrapped one.
 func FlagProblems(recs []Record) []string {
@@ -125,6 +126,9 @@ func flagProblems(r Record) []string {
 	}
 	if f.Vanilla == f.Final || f.Unwrapped == f.Final || f.Vanilla == f.Unwrapped || f.Vanilla == "" || f.Unwrapped == "" {
 		p = append(p, fmt.Sprintf("stages are not distinct derivations: %s, %s, %s", f.Vanilla, f.Unwrapped, f.Final))
+	}
+	if len(f.Differ) > 0 {
+		p = append(p, fmt.Sprintf("the stages' %v differ from the final's (a stdenv adapter applied twice?)", f.Differ))
 	}
 	if !fix.Split || fix.Vanilla != f.Vanilla || fix.Unwrapped != f.Unwrapped || fix.Final == f.Final {
 		p = append(p, fmt.Sprintf("a postFixup change must change only the final stage: %+v, then %+v", f, fix))

@@ -44,7 +44,11 @@ type Stages struct {
 	Final      string `json:"final"`
 	Vanilla    string `json:"vanilla"`
 	Unwrapped  string `json:"unwrapped"`
-	Throws     bool   `json:"throws"`
+	// Differ names the early attributes a stdenv adapter sets
+	// (configureFlags, NIX_CFLAGS_LINK, …) whose value in a stage is not
+	// the final's.
+	Differ []string `json:"differ"`
+	Throws bool     `json:"throws"`
 }
 
 // Flag holds the package with the flag set, then with a postFixup change

@@ -97,6 +97,8 @@ func TestChecks(t *testing.T) {
 			Flag: &Flag{Flagged: split, Fixup: with(split, func(s *Stages) { s.Final, s.Vanilla = "f2", "v2" }), Install: good.Install}}, 0, 1},
 		{"postInstall keeps the unwrapped stage", Record{Name: "a", Plain: d("x"), Overlaid: d("x"),
 			Flag: &Flag{Flagged: split, Fixup: good.Fixup, Install: with(split, func(s *Stages) { s.Final = "f3" })}}, 0, 1},
+		{"adapter applied twice", Record{Name: "a", Plain: d("x"), Overlaid: d("x"),
+			Flag: &Flag{Flagged: with(split, func(s *Stages) { s.Differ = []string{"configureFlags"} }), Fixup: good.Fixup, Install: good.Install}}, 0, 1},
 		{"flag crashes", Record{Name: "a", Plain: d("x"), Overlaid: d("x"), Crashed: map[string]string{PartFlag: "error"}}, 0, 1},
 	}
 	for _, tt := range tests {

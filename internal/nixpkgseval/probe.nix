@@ -90,9 +90,25 @@ let
 
   appendTo = v: line: if builtins.isList v then v ++ [ line ] else (if v == null then "" else v) + "\n" + line;
 
+  # Early attributes that the stdenv adapters change (makeStatic,
+  # propagateBuildInputs): every stage must have the final's values, not
+  # have an adapter applied once more.
+  adapted = [
+    "configureFlags"
+    "cmakeFlags"
+    "mesonFlags"
+    "NIX_CFLAGS_LINK"
+    "propagatedBuildInputs"
+    "dontDisableStatic"
+  ];
+  differing =
+    x: stage:
+    lib.filter (a: (x.drvAttrs.${a} or null) != (stage.drvAttrs.${a} or null)) adapted;
+
   stagesOf =
     x:
     try {
+      differ = if x ? vanilla && x ? unwrapped then lib.unique (differing x x.vanilla ++ differing x x.unwrapped) else [ ];
       name = x.name;
       outputName = x.outputName or "out";
       unsplit = x.vanillaUnsplit or null;
