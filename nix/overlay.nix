@@ -19,6 +19,11 @@ final: prev:
 let
   inherit (prev) lib;
   vanilla = import ./default.nix { pkgs = final; };
+  # The hook and its helper run where the package is built: in a cross
+  # package set (pkgsStatic) they are buildPackages'.
+  # (The test bed's package set has an empty buildPackages.)
+  buildPkgs = if final.buildPackages or { } ? vanillaHook then final.buildPackages else final;
+  inherit (import ./default.nix { pkgs = buildPkgs; }) resumable;
 
   defaultMkDerivationFromStdenv =
     config: stdenv:
@@ -33,7 +38,7 @@ let
       let
         super = (old.mkDerivationFromStdenv or (defaultMkDerivationFromStdenv old.config)) stdenv;
       in
-      fnOrAttrs: vanilla.resumable (super fnOrAttrs);
+      fnOrAttrs: resumable (super fnOrAttrs);
   };
 
   # The arguments a stdenv was made from (stdenv/generic is makeOverridable).
