@@ -22,5 +22,10 @@ rec {
   resumable = import ./resumable.nix {
     inherit (pkgs) lib;
     inherit vanillaHook;
+    makeDerivationFor =
+      stdenv:
+      (import (pkgs.path + "/pkgs/stdenv/generic/make-derivation.nix") {
+        inherit (pkgs) lib config;
+      } stdenv).mkDerivation;
   };
 }
