@@ -11,14 +11,14 @@ import (
 // it writes a table and a plot. It asserts nothing about times.
 func TestSmoke(t *testing.T) {
 	out := t.TempDir()
-	if err := run(false, true, 1, out, ""); err != nil {
+	if err := run(false, true, 1, out, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "results.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## make-baked", "| clean build |", "| postFixup changed |", "P4 checkpoint / build tree", "![rebuild times](results.png)"} {
+	for _, want := range []string{"## make-baked", "| clean build |", "| postFixup changed |", "| wrapping dependency changed |", "-unwrapped + symlinkJoin", "P4 checkpoint / build tree", "![rebuild times](results.png)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, md)
 		}

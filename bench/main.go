@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b]
+//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b] [-scenarios fixup,install,wrapdep]
 package main
 
 import (
@@ -40,18 +40,23 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions of each measurement")
 	out := flag.String("out", "", "where to write results.md and results.png (default bench/results)")
 	only := flag.String("workloads", "", "comma-separated workloads to run (default: all)")
+	scen := flag.String("scenarios", "", "comma-separated late changes to measure, of fixup, install, wrapdep (default: all; the clean build always)")
 	flag.Parse()
 	if *quick && *smoke {
 		fmt.Fprintln(os.Stderr, "bench: -quick and -smoke exclude each other")
 		os.Exit(2)
 	}
-	if err := run(*quick, *smoke, *reps, *out, *only); err != nil {
+	if err := run(*quick, *smoke, *reps, *out, *only, *scen); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick, smoke bool, reps int, out, only string) error {
+func run(quick, smoke bool, reps int, out, only, scen string) error {
+	chosenScenarios, err := chooseScenarios(scen)
+	if err != nil {
+		return err
+	}
 	bed, err := testbed.New(repoRoot())
 	if err != nil {
 		return err
@@ -90,7 +95,7 @@ func run(quick, smoke bool, reps int, out, only string) error {
 	var results []*result
 	start := time.Now()
 	for _, w := range chosen {
-		r, err := b.measure(w, reps)
+		r, err := b.measure(w, reps, chosenScenarios)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.name, err)
 		}
@@ -111,6 +116,23 @@ func write(out string, results []*result, reps int, took time.Duration) error {
 		return err
 	}
 	return plot(results, out)
+}
+
+// chooseScenarios turns the -scenarios flag into scenario names: every
+// late change when it is empty.
+func chooseScenarios(flagValue string) ([]string, error) {
+	if flagValue == "" {
+		return scenarios[1:], nil
+	}
+	var chosen []string
+	for _, key := range strings.Split(flagValue, ",") {
+		s, ok := scenarioFlags[key]
+		if !ok {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (known: fixup, install, wrapdep)", key)
+		}
+		chosen = append(chosen, s)
+	}
+	return chosen, nil
 }
 
 // repoRoot is the checkout bench runs in: the directory above bench/.

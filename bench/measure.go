@@ -26,18 +26,64 @@ const (
 	clean       = "clean build"
 	postFixup   = "postFixup changed"
 	postInstall = "postInstall changed"
+	wrapDep     = "wrapping dependency changed"
 )
 
-var scenarios = []string{clean, postFixup, postInstall}
+var scenarios = []string{clean, postFixup, postInstall, wrapDep}
+
+// scenarioFlags name the late-change scenarios for -scenarios. The clean
+// build is always measured: the others start from it.
+var scenarioFlags = map[string]string{"fixup": postFixup, "install": postInstall, "wrapdep": wrapDep}
+
+// newWrapDep is the wrapping dependency's version after the change
+// (bench/workload.nix builds with 1.0 otherwise).
+const newWrapDep = "2.0"
 
 // The tools compared.
 const (
 	plain   = "plain"
 	vanilla = "nix-vanilla"
 	cbt     = "checkpointBuildTools"
+	join    = "-unwrapped + symlinkJoin"
 )
 
-var tools = []string{plain, vanilla, cbt}
+var tools = []string{plain, vanilla, cbt, join}
+
+// A step is one timed build: a scenario of a tool, built in a mode of
+// bench/workload.nix with extra arguments.
+type step struct {
+	scenario, tool, mode string
+	extra                []string
+}
+
+// steps lists the builds of one repetition, in order: each tool's clean
+// build before its late changes, which resume from it. Plain builds have
+// no late changes (they rebuild whole), nor has the hand-written split a
+// postInstall change (it lives in the unwrapped derivation: the same
+// builds as its clean build). Late changes not in chosen are left out.
+func steps(chosen []string) []step {
+	all := []step{
+		{clean, plain, "plain", nil},
+		{clean, vanilla, "vanilla", nil},
+		{postFixup, vanilla, "vanilla", []string{"fixupNote", "changed"}},
+		{postInstall, vanilla, "vanilla", []string{"installNote", "changed"}},
+		{wrapDep, vanilla, "vanilla", []string{"wrapDep", newWrapDep}},
+		{clean, cbt, "cbtPrepare", nil},
+		{postFixup, cbt, "cbt", []string{"fixupNote", "changed"}},
+		{postInstall, cbt, "cbt", []string{"installNote", "changed"}},
+		{wrapDep, cbt, "cbt", []string{"wrapDep", newWrapDep}},
+		{clean, join, "symlinkJoin", nil},
+		{postFixup, join, "symlinkJoin", []string{"fixupNote", "changed"}},
+		{wrapDep, join, "symlinkJoin", []string{"wrapDep", newWrapDep}},
+	}
+	var out []step
+	for _, st := range all {
+		if st.scenario == clean || contains(chosen, st.scenario) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
 
 // result holds one workload's measurements.
 type result struct {
@@ -92,7 +138,7 @@ func (b *bench) build(args map[string]string, attr string) (float64, string, err
 	return sec, strings.TrimSpace(string(out)) + "\n" + logBuf.String(), nil
 }
 
-func (b *bench) measure(w workload, reps int) (*result, error) {
+func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) {
 	r := &result{workload: w, times: map[string]map[string][]float64{}, failed: map[string]map[string]string{}}
 	for _, s := range scenarios {
 		r.times[s] = map[string][]float64{}
@@ -103,7 +149,7 @@ func (b *bench) measure(w workload, reps int) (*result, error) {
 		fmt.Fprintf(b.log, "bench: %s, %s, %s: %.1f s\n", w.name, s, tool, sec)
 	}
 	fmt.Fprintf(b.log, "bench: %s: building the tools first (untimed)\n", w.name)
-	if _, _, err := b.build(map[string]string{"workload": w.name, "mode": "tools"}, ""); err != nil {
+	if _, _, err := b.build(map[string]string{"workload": w.name, "mode": "tools", "wrapDep": newWrapDep}, ""); err != nil {
 		return nil, err
 	}
 	for rep := 1; rep <= reps; rep++ {
@@ -116,19 +162,7 @@ func (b *bench) measure(w workload, reps int) (*result, error) {
 			return a
 		}
 		fmt.Fprintf(b.log, "bench: %s, repetition %d of %d\n", w.name, rep, reps)
-		steps := []struct {
-			scenario, tool, mode string
-			extra                []string
-		}{
-			{clean, plain, "plain", nil},
-			{clean, vanilla, "vanilla", nil},
-			{postFixup, vanilla, "vanilla", []string{"fixupNote", "changed"}},
-			{postInstall, vanilla, "vanilla", []string{"installNote", "changed"}},
-			{clean, cbt, "cbtPrepare", nil},
-			{postFixup, cbt, "cbt", []string{"fixupNote", "changed"}},
-			{postInstall, cbt, "cbt", []string{"installNote", "changed"}},
-		}
-		for _, st := range steps {
+		for _, st := range steps(chosen) {
 			if st.tool == cbt && st.scenario != clean && len(r.times[clean][cbt]) < rep {
 				// This repetition's prepareCheckpointBuild failed.
 				if r.failed[st.scenario][cbt] == "" {
