@@ -71,7 +71,7 @@ func (x *extractor) perFile(ctx context.Context) error {
 	var ids sync.Map
 	for _, w := range x.written {
 		elf := string(w.magic[:]) == "\x7fELF"
-		if !w.rewritten && !mayCompress(w.magic) {
+		if !w.rewritten && !mayCompress(w.magic) && !w.tar {
 			continue
 		}
 		g.Go(func() error {
@@ -84,7 +84,7 @@ func (x *extractor) perFile(ctx context.Context) error {
 				orig = x.original(data)
 				x.remember(w.path, orig)
 			}
-			if mayCompress(w.magic) {
+			if mayCompress(w.magic) || w.tar {
 				reverted, err := x.inside(w, orig)
 				if err != nil || reverted {
 					return err // or given back its original bytes
@@ -229,6 +229,7 @@ func mayCompress(magic [4]byte) bool {
 		string(magic[:]) == "PK\x03\x04",       // zip, jar, wheel
 		string(magic[:]) == "\x7fELF",
 		string(magic[:]) == "!<ar",
+		string(magic[:]) == "\x89PNG",     // zlib chunks
 		magic[0] == 0x5d && magic[1] == 0: // LZMA-alone, lc=3 lp=0 pb=2
 		return true
 	}

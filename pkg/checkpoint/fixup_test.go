@@ -274,3 +274,37 @@ func TestRestoreGoBinary(t *testing.T) {
 		t.Errorf("no warning about the Go binary's build ID: %v", res.Warnings)
 	}
 }
+
+// TestRestoreCompressedInContainers puts a store hash inside compressed
+// data that an uncompressed container holds: a .gz member of a plain tar,
+// and a zTXt chunk of a PNG image. Both are refused in an output, naming
+// the file; the tar's plain member is rewritten as usual.
+func TestRestoreCompressedInContainers(t *testing.T) {
+	need(t, "gzip", "tar", "python3")
+	_, _, _, err := restoreBuilt(t, func(t *testing.T, top, out string) {
+		sh(t, top, "mkdir d; echo "+out+" | gzip -n > d/inner.gz; echo "+out+" > d/plain.txt; tar -cf "+out+"/bundle.tar d")
+	})
+	if err == nil || !strings.Contains(err.Error(), "bundle.tar") || !strings.Contains(err.Error(), "d/inner.gz") {
+		t.Errorf("restore of a tar with a gzipped member naming $out: %v", err)
+	}
+	_, out2, _ := mustRestore(t, func(t *testing.T, top, out string) {
+		sh(t, top, "echo "+out+" > d.txt; tar -cf "+out+"/plain.tar d.txt")
+	})
+	if got := sh(t, out2, "tar -xOf plain.tar d.txt"); !strings.Contains(got, newHash) {
+		t.Errorf("the plain tar member reads %q", got)
+	}
+	_, _, _, err = restoreBuilt(t, func(t *testing.T, top, out string) {
+		sh(t, out, `python3 - <<'EOF'
+import struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+ztxt = b"Comment\0\0" + zlib.compress(b"installed in `+out+`")
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"zTXt", ztxt) + chunk(b"IDAT", zlib.compress(b"\0\0")) + chunk(b"IEND", b"")
+open("image.png", "wb").write(png)
+EOF`)
+	})
+	if err == nil || !strings.Contains(err.Error(), "image.png") || !strings.Contains(err.Error(), "zTXt") {
+		t.Errorf("restore of a PNG with a compressed text chunk naming $out: %v", err)
+	}
+}

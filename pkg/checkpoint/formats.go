@@ -50,9 +50,38 @@ func nestedSums(name string, cur, orig []byte, depth int) (int, error) {
 		n, err = zipcrc.Fix(cur, orig, inner)
 	case tarsum.Is(orig):
 		n, err = tarsum.Fix(cur, orig, inner)
+	default:
+		if what := unhandledSums(orig); what != "" {
+			err = fmt.Errorf("it is %s, whose checksums over its bytes this restore does not recompute", what)
+		}
 	}
 	if err != nil && name != "" {
 		err = fmt.Errorf("member %s: %w", name[:len(name)-2], err)
 	}
 	return n, err
+}
+
+// unhandledSums names the formats that keep checksums over their own bytes
+// which no fix-up here recomputes, so that a rewritten one is refused
+// rather than left stale: TrueType and OpenType fonts (table checksums),
+// ICC profiles (profile ID), gettext catalogues (hash table over msgids)
+// and thin Mach-O binaries (code signature page hashes).
+func unhandledSums(b []byte) string {
+	if len(b) < 4 {
+		return ""
+	}
+	switch m := string(b[:4]); {
+	case m == "\x00\x01\x00\x00" || m == "OTTO" || m == "true" || m == "ttcf":
+		if len(b) >= 12 && (m != "\x00\x01\x00\x00" || b[4] == 0) {
+			return "a TrueType or OpenType font"
+		}
+	case m == "\xde\x12\x04\x95" || m == "\x95\x04\x12\xde":
+		return "a gettext message catalogue (.mo)"
+	case m == "\xfe\xed\xfa\xce" || m == "\xfe\xed\xfa\xcf" || m == "\xce\xfa\xed\xfe" || m == "\xcf\xfa\xed\xfe":
+		return "a Mach-O binary"
+	}
+	if len(b) >= 40 && string(b[36:40]) == "acsp" {
+		return "an ICC colour profile"
+	}
+	return ""
 }

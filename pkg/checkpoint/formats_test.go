@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,33 @@ func TestRestoreDeflatedZip(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "a.jar") || !strings.Contains(err.Error(), "inside compressed data") {
 		t.Errorf("restore of a deflated member naming $out: %v", err)
+	}
+}
+
+// Formats with checksums no fix-up recomputes are refused once rewritten,
+// naming the file and the format; unchanged they pass.
+func TestRestoreUnhandledSums(t *testing.T) {
+	for _, tt := range []struct{ name, head, what string }{
+		{"font.ttf", "\x00\x01\x00\x00\x00\x04\x00\x80\x00\x02\x00\x00", "OpenType font"},
+		{"messages.mo", "\xde\x12\x04\x95\x00\x00\x00\x00", "gettext message catalogue"},
+		{"tool", "\xcf\xfa\xed\xfe\x07\x00\x00\x01", "Mach-O binary"},
+		{"display.icc", strings.Repeat("\x00", 36) + "acsp", "ICC colour profile"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, err := restoreBuilt(t, func(t *testing.T, top, out string) {
+				if err := os.WriteFile(filepath.Join(out, tt.name), []byte(tt.head+" "+out+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			})
+			var ce *ChecksumError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.name) || !strings.Contains(err.Error(), tt.what) {
+				t.Errorf("restore = %v, want a ChecksumError naming %s and %q", err, tt.name, tt.what)
+			}
+			if _, _, _, err := restoreBuilt(t, func(t *testing.T, top, out string) {
+				os.WriteFile(filepath.Join(out, tt.name), []byte(tt.head+" no path\n"), 0o644)
+			}); err != nil {
+				t.Errorf("restore of an unchanged %s: %v", tt.name, err)
+			}
+		})
 	}
 }

@@ -257,8 +257,10 @@ type writtenFile struct {
 	path      string
 	rewritten bool
 	magic     [4]byte
-	sparse    bool
-	inode     inode
+	// tar says the file is a tar archive (its magic is at offset 257).
+	tar    bool
+	sparse bool
+	inode  inode
 	// tree says the file is in the build tree, not in an output.
 	tree bool
 }
@@ -526,6 +528,7 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 		x.modes = append(x.modes, timedEntry{r, rel, mode, hdr.ModTime, ino})
 	}
 	var magic [4]byte
+	isTar := false
 	rewritten := 0
 	if sparse {
 		x.sparseLeft -= size
@@ -535,14 +538,18 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 		b := (*bp)[:hdr.Size]
 		if _, err = io.ReadFull(tr, b); err == nil {
 			copy(magic[:], b)
+			isTar = storepath.IsTar(b)
 			rewritten = x.rw.Bytes(b)
 			_, err = f.Write(b)
 		}
 		smallBufs.Put(bp)
 	} else {
-		if _, err = io.ReadFull(tr, magic[:]); err == nil {
+		var head [512]byte
+		if _, err = io.ReadFull(tr, head[:]); err == nil {
+			copy(magic[:], head[:])
+			isTar = storepath.IsTar(head[:])
 			w := x.rw.Writer(f)
-			if _, err = io.Copy(w, io.MultiReader(bytes.NewReader(magic[:]), tr)); err == nil {
+			if _, err = io.Copy(w, io.MultiReader(bytes.NewReader(head[:]), tr)); err == nil {
 				err = w.Close()
 			}
 			rewritten = w.Count()
@@ -569,7 +576,7 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 		x.res.Rewritten++
 	}
 	x.written = append(x.written, writtenFile{root: r, rel: rel, path: filepath.Join(r.Name(), rel),
-		rewritten: rewritten > 0, magic: magic, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top]})
+		rewritten: rewritten > 0, magic: magic, tar: isTar, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top]})
 	return nil
 }
 

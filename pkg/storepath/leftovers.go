@@ -1,9 +1,13 @@
 package storepath
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"compress/zlib"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -59,10 +63,12 @@ const (
 	lzmaFormat
 	elfFormat
 	arFormat
+	pngFormat
+	tarFormat
 )
 
 func (f format) String() string {
-	return [...]string{"plain", "gzip", "zstd", "bzip2", "xz", "zip", "lz4", "lzma", "ELF", "ar"}[f]
+	return [...]string{"plain", "gzip", "zstd", "bzip2", "xz", "zip", "lz4", "lzma", "ELF", "ar", "PNG", "tar"}[f]
 }
 
 // sniffLen is how many leading bytes sniff looks at.
@@ -89,8 +95,16 @@ func sniff(head []byte) format {
 		return elfFormat
 	case bytes.HasPrefix(head, []byte("!<arch>\n")):
 		return arFormat
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return pngFormat
 	}
 	return plain
+}
+
+// IsTar reports whether a file that starts with head (at least 262 bytes)
+// is a POSIX or GNU tar archive, whose magic stands at offset 257.
+func IsTar(head []byte) bool {
+	return len(head) >= 262 && string(head[257:262]) == "ustar"
 }
 
 // isLZMA recognises the 13-byte header of an LZMA-alone (.lzma) file:
@@ -178,6 +192,12 @@ func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err e
 		return nil, err
 	}
 	form := sniff(head[:h])
+	if form == plain {
+		var th [262]byte
+		if n, _ := f.ReadAt(th[:], 0); IsTar(th[:n]) {
+			form = tarFormat
+		}
+	}
 	if form == plain && isLZMA(head[:h]) {
 		// LZMA-alone has no magic number: only a whole file is taken
 		// for one, and only if xz can decode it.
@@ -198,6 +218,10 @@ func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err e
 		if data, err = io.ReadAll(rd); err == nil {
 			err = c.ar(data, "", 0)
 		}
+	case pngFormat:
+		err = c.png(rd, "", 1)
+	case tarFormat:
+		err = c.tar(rd, "", 1)
 	default:
 		err = c.decompress(form, rd, "", 1)
 		if form == lzmaFormat && err != nil && !errors.Is(err, ErrNoDecoder) {
@@ -256,6 +280,20 @@ func (c *checker) content(rd io.Reader, member string, depth int) error {
 			return c.elf(bytes.NewReader(data), member, depth)
 		}
 		return c.ar(data, member, depth)
+	case pngFormat:
+		// Inside compressed data, its plain chunks are not the file's own
+		// bytes either.
+		data, err := io.ReadAll(io.LimitReader(all, maxInMemory+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) > maxInMemory {
+			return fmt.Errorf("%s: a PNG image larger than %d bytes", member, maxInMemory)
+		}
+		if err := c.scan(bytes.NewReader(data), func(k int) { c.add(k, member) }); err != nil {
+			return err
+		}
+		return c.png(bytes.NewReader(data), member, depth)
 	default:
 		return c.decompress(form, all, member, depth)
 	}
@@ -407,6 +445,8 @@ func (c *checker) stored(ra io.ReaderAt, zf *zip.File, name string, depth int) e
 			return err
 		}
 		return c.ar(data, name, depth)
+	case form == pngFormat:
+		return c.png(io.NewSectionReader(ra, off, size), name, depth+1)
 	}
 	return c.content(io.NewSectionReader(ra, off, size), name, depth)
 }
@@ -492,4 +532,140 @@ func (x *xzReader) Close() error {
 		_ = x.cmd.Wait()
 	}
 	return nil
+}
+
+// tar checks the members of a tar archive whose bytes are the file's own:
+// plain members are rewritten in place (pkg/tarsum fixes the header
+// checksums), so only what a member holds compressed, or an archive or
+// ELF file it is, is looked into.
+func (c *checker) tar(rd io.Reader, prefix string, depth int) error {
+	tr := tar.NewReader(rd)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("tar: %w", err)
+		}
+		if hdr.Typeflag != tar.TypeReg || depth >= maxDepth {
+			continue
+		}
+		name := prefix + hdr.Name
+		var head [sniffLen]byte
+		h, err := fill(tr, head[:])
+		if err != nil && err != io.EOF {
+			return err
+		}
+		all := io.MultiReader(bytes.NewReader(head[:h]), tr)
+		switch form := sniff(head[:h]); form {
+		case plain:
+			continue
+		case zipFormat, elfFormat, arFormat:
+			data, err := io.ReadAll(io.LimitReader(all, maxInMemory+1))
+			if err != nil {
+				return err
+			}
+			if int64(len(data)) > maxInMemory {
+				return fmt.Errorf("tar member %s: larger than %d bytes", name, maxInMemory)
+			}
+			switch form {
+			case zipFormat:
+				err = c.zip(bytes.NewReader(data), int64(len(data)), name+"!/", depth+1, true)
+			case elfFormat:
+				err = c.elf(bytes.NewReader(data), name, depth)
+			default:
+				err = c.ar(data, name, depth)
+			}
+			if err != nil {
+				return fmt.Errorf("tar member %s: %w", name, err)
+			}
+		case pngFormat:
+			if err := c.png(all, name, depth+1); err != nil {
+				return fmt.Errorf("tar member %s: %w", name, err)
+			}
+		default:
+			if err := c.decompress(form, all, name, depth); err != nil {
+				return fmt.Errorf("tar member %s: %w", name, err)
+			}
+		}
+	}
+}
+
+// png checks the zlib-compressed chunks of a PNG image (zTXt, iCCP, a
+// compressed iTXt, and the image data): the rewrite reaches the others,
+// and pkg/pngcrc fixes their CRCs.
+func (c *checker) png(rd io.Reader, member string, depth int) error {
+	br := bufio.NewReader(rd)
+	if _, err := br.Discard(8); err != nil {
+		return fmt.Errorf("png: %w", err)
+	}
+	var idat bytes.Buffer
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(br, hdr[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("png: %w", err)
+		}
+		n := int64(binary.BigEndian.Uint32(hdr[:4]))
+		if n > maxInMemory {
+			return fmt.Errorf("png: a chunk of %d bytes", n)
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(br, data); err != nil {
+			return fmt.Errorf("png: %w", err)
+		}
+		if _, err := br.Discard(4); err != nil { // CRC
+			return fmt.Errorf("png: %w", err)
+		}
+		var z []byte
+		switch typ := string(hdr[4:]); typ {
+		case "IDAT":
+			if int64(idat.Len())+n > maxInMemory {
+				return fmt.Errorf("png: image data larger than %d bytes", maxInMemory)
+			}
+			idat.Write(data)
+			continue
+		case "zTXt", "iCCP":
+			if i := bytes.IndexByte(data, 0); i >= 0 && i+2 <= len(data) {
+				z = data[i+2:]
+			}
+		case "iTXt":
+			// keyword\0, compression flag, method, language\0, keyword\0, text
+			if i := bytes.IndexByte(data, 0); i >= 0 && i+3 <= len(data) && data[i+1] == 1 {
+				rest := data[i+3:]
+				for k := 0; k < 2; k++ {
+					j := bytes.IndexByte(rest, 0)
+					if j < 0 {
+						rest = nil
+						break
+					}
+					rest = rest[j+1:]
+				}
+				z = rest
+			}
+		case "IEND":
+			return c.zlib(idat.Bytes(), member+" (image data)", depth)
+		}
+		if z != nil {
+			if err := c.zlib(z, member+" ("+string(hdr[4:])+" chunk)", depth); err != nil {
+				return err
+			}
+		}
+	}
+	return c.zlib(idat.Bytes(), member+" (image data)", depth)
+}
+
+// zlib checks one zlib stream's content.
+func (c *checker) zlib(data []byte, member string, depth int) error {
+	if len(data) == 0 {
+		return nil
+	}
+	z, err := zlib.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("zlib in %s: %w", member, err)
+	}
+	defer z.Close()
+	return c.content(z, strings.TrimSpace(member), depth+1)
 }
