@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,5 +120,39 @@ in pkgs.stdenv.mkDerivation {
 	}
 	if !strings.Contains(err.Error(), "gen-message: command not found") || !strings.Contains(err.Error(), "checkpoint stage") {
 		t.Errorf("the checkpoint stage did not fail for want of the tool: %v", err)
+	}
+}
+
+// TestInstallTimeReaders gives the package a hook that reads its
+// dependencies before fixupPhase, as nixpkgs' pythonRuntimeDepsCheckHook
+// does from preInstallPhases: then a bumped late input rebuilds the
+// unwrapped stage too, never the checkpoint.
+func TestInstallTimeReaders(t *testing.T) {
+	expr := func(version string, reader bool) string {
+		return fmt.Sprintf(`(let
+  pkgs = import %q { overlays = [ (import %q) ]; };
+  hook = pkgs.makeSetupHook { name = "python-runtime-deps-check-hook.sh"; } %q;
+  p = import %q { split = true; colorsVersion = %q; inherit pkgs; };
+in if %v then p.overrideAttrs (old: { nativeBuildInputs = old.nativeBuildInputs ++ [ hook ]; }) else p)`,
+			bed.Path("nix/host-pkgs.nix"), bed.Path("nix/overlay.nix"), bed.Path("testdata/fixtures/extra-phases/stamp-hook.sh"),
+			bed.Path("testdata/wrapper-deps"), version, reader)
+	}
+	for _, tt := range []struct {
+		reader bool
+		want   []string
+	}{
+		{false, []string{"final"}},
+		{true, []string{"final", "unwrapped"}},
+	} {
+		old, cur := stageDrvs(t, expr("1.0", tt.reader)), stageDrvs(t, expr("2.0", tt.reader))
+		var rebuilt []string
+		for _, stage := range []string{"final", "unwrapped", "vanilla"} {
+			if old[stage] != cur[stage] {
+				rebuilt = append(rebuilt, stage)
+			}
+		}
+		if !slices.Equal(rebuilt, tt.want) {
+			t.Errorf("with an install-time reader %v, bumping the dependency rebuilds %v, want %v", tt.reader, rebuilt, tt.want)
+		}
 	}
 }
