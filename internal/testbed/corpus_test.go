@@ -602,6 +602,12 @@ func reconcile(t *testing.T, k *knownFailure, problems []string) string {
 			t.Errorf("%s", p)
 		}
 		return "FAIL"
+	case len(problems) == 0 && strings.HasSuffix(k.class, "?"):
+		// The line says the failure depends on the store hashes (the
+		// order ld gives strings that hold them): this run drew an order
+		// that matches.
+		t.Logf("passes this time; known.txt:%d (class %s) says it may not", k.line, k.class)
+		return "pass"
 	case len(problems) == 0:
 		t.Errorf("now passes: remove line %d (%s %s %s, class %s) from testdata/corpus/known.txt", k.line, k.pkg, k.variant, k.tier, k.class)
 		return "FAIL"
