@@ -7,11 +7,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
+
+// wrapperRun makes each run's builds new (an early attribute), so that
+// what --dry-run lists does not depend on what an earlier run left.
+var wrapperRun = fmt.Sprint(time.Now().UnixNano())
 
 // wrapperDeps is nix-build's arguments for testdata/wrapper-deps.
 func wrapperDeps(split bool, extra ...string) []string {
-	return append([]string{bed.Path("testdata/wrapper-deps"), "--arg", "split", fmt.Sprint(split)}, extra...)
+	return append([]string{bed.Path("testdata/wrapper-deps"), "--arg", "split", fmt.Sprint(split), "--argstr", "stamp", wrapperRun}, extra...)
 }
 
 // TestWrapperDependencies is the case the project grew from: a compiled

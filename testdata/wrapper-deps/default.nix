@@ -14,6 +14,9 @@
   split ? false,
   colorsVersion ? "1.0",
   withTables ? false,
+  # An early attribute: a new value builds everything anew (tests use it
+  # so that the store holds nothing from an earlier run).
+  stamp ? "",
   pkgs ? import ../../nix/host-pkgs.nix {
     overlays = if split then [ (import ../../nix/overlay.nix) ] else [ ];
   },
@@ -57,6 +60,7 @@ let
     vanillaLateInputs = pythonDeps;
 
     makeFlags = [ "PREFIX=${placeholder "out"}" ];
+    env.GREETER_STAMP = stamp;
 
     postFixup = ''
       wrapProgram $out/bin/greeter \
