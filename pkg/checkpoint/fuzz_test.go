@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -28,8 +30,15 @@ func FuzzRestore(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// One checkpoint to start from, copied for every run: saving one is
+	// slow under the fuzzer's instrumentation.
+	template, _ := small(f)
 	f.Fuzz(func(t *testing.T, tarData []byte, sparse, order int64) {
-		base, ckpt := small(t)
+		base := t.TempDir()
+		if err := copyTree(template, base); err != nil {
+			t.Fatal(err)
+		}
+		ckpt := filepath.Join(base, "ckpt")
 		data := enc.EncodeAll(tarData, nil)
 		rewriteArchive(t, ckpt, data)
 		m, err := ReadManifest(ckpt)
@@ -103,4 +112,70 @@ func fuzzSeeds() [][]byte {
 		seeds = append(seeds, buf.Bytes())
 	}
 	return seeds
+}
+
+// copyTree copies the tree at src into dst, which exists: directories,
+// regular files, symlinks and FIFOs, with modes and modification times.
+func copyTree(src, dst string) error {
+	var dirs []string
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if rel != "." {
+				if err := os.Mkdir(to, 0o700); err != nil {
+					return err
+				}
+			}
+			dirs = append(dirs, rel)
+			return nil
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, to)
+		case fi.Mode()&fs.ModeNamedPipe != 0:
+			if err := syscall.Mkfifo(to, uint32(fi.Mode().Perm())); err != nil {
+				return err
+			}
+		default:
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(to, data, 0o600); err != nil {
+				return err
+			}
+		}
+		if err := os.Chmod(to, fi.Mode().Perm()); err != nil {
+			return err
+		}
+		return os.Chtimes(to, fi.ModTime(), fi.ModTime())
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		fi, err := os.Stat(filepath.Join(src, dirs[i]))
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, dirs[i])
+		if err := os.Chmod(to, fi.Mode().Perm()); err != nil {
+			return err
+		}
+		if err := os.Chtimes(to, fi.ModTime(), fi.ModTime()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
