@@ -142,7 +142,6 @@ in builtins.concatMap (l: map (p: { List = l; Phase = p; }) (builtins.filter (p:
 type knownFailure struct {
 	pkg, variant, tier, class, failure string
 	line                               int
-	seen                               bool
 }
 
 func readKnown(path string) ([]*knownFailure, error) {

@@ -105,7 +105,8 @@ func scanFile(rw *storepath.Rewriter, p string) *LeftoverError {
 	defer f.Close()
 	// Counting what a rewrite would replace finds raw hashes in a stream.
 	w := rw.Writer(io.Discard)
-	if _, err := io.Copy(w, f); err == nil {
+	_, err = io.Copy(w, f)
+	if err == nil {
 		err = w.Close()
 	}
 	if err != nil {

@@ -12,9 +12,6 @@ const SeedFlag = "-frandom-seed="
 // the first SeedLen characters of its hash.
 const SeedLen = 10
 
-// seedToken is the length of SeedFlag followed by a seed.
-const seedToken = len(SeedFlag) + SeedLen
-
 // Seed returns the -frandom-seed= value nixpkgs' reproducible-builds.sh
 // gives compilers for an output with the store hash hash.
 func Seed(hash string) string {
