@@ -260,7 +260,7 @@ func (x *extractor) reorderDir(d *os.Root, want []string, kinds map[uint64]listi
 	if err != nil {
 		return 0, err
 	}
-	dev := fi.Sys().(*syscall.Stat_t).Dev
+	dev := uint64(fi.Sys().(*syscall.Stat_t).Dev)
 	kind, ok := kinds[dev]
 	if !ok {
 		if kind, err = listingOrder(d); err != nil {

@@ -401,7 +401,7 @@ func (a *archive) add(name, src string, fi fs.FileInfo) error {
 	}
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	if st != nil && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeNamedPipe != 0) && st.Nlink > 1 {
-		key := [2]uint64{st.Dev, st.Ino}
+		key := [2]uint64{uint64(st.Dev), st.Ino}
 		if first, ok := a.links[key]; ok {
 			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
 			return a.tw.WriteHeader(hdr)

@@ -36,7 +36,7 @@ func identify(fi fs.FileInfo) Identity {
 	id := Identity{Size: fi.Size(), Mode: fi.Mode(), Mtime: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.Ino = st.Ino
-		id.Ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+		id.Ctime = ctime(st)
 	}
 	return id
 }

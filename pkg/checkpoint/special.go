@@ -10,7 +10,6 @@ import (
 	"path"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // mkfifo creates the named pipe base in dir with mode and modification
@@ -21,13 +20,8 @@ func mkfifo(dir *os.Root, base string, mode fs.FileMode, mtime time.Time) error 
 		return err
 	}
 	defer d.Close()
-	fd := int(d.Fd())
-	if err := syscall.Mknodat(fd, base, syscall.S_IFIFO|uint32(mode.Perm()), 0); err != nil {
-		return &os.PathError{Op: "mkfifo", Path: base, Err: err}
-	}
-	// The umask took bits off; chmod does not open the pipe.
-	if err := syscall.Fchmodat(fd, base, uint32(mode.Perm()), 0); err != nil {
-		return &os.PathError{Op: "chmod", Path: base, Err: err}
+	if err := mkfifoat(int(d.Fd()), base, mode.Perm()); err != nil {
+		return err
 	}
 	return dir.Chtimes(base, mtime, mtime)
 }
@@ -61,25 +55,6 @@ func (x *extractor) linkAcross(fromRoot *os.Root, from string, toRoot *os.Root, 
 	}
 	if err != nil {
 		return fmt.Errorf("restore %s: hard link to %s: %w", to, from, err)
-	}
-	return nil
-}
-
-// linkat is linkat(2) without AT_SYMLINK_FOLLOW, which the syscall
-// package does not export.
-func linkat(olddirfd int, oldname string, newdirfd int, newname string) error {
-	o, err := syscall.BytePtrFromString(oldname)
-	if err != nil {
-		return err
-	}
-	n, err := syscall.BytePtrFromString(newname)
-	if err != nil {
-		return err
-	}
-	_, _, e := syscall.Syscall6(syscall.SYS_LINKAT, uintptr(olddirfd), uintptr(unsafe.Pointer(o)),
-		uintptr(newdirfd), uintptr(unsafe.Pointer(n)), 0, 0)
-	if e != 0 {
-		return e
 	}
 	return nil
 }
