@@ -100,7 +100,7 @@ func (e *MismatchError) Error() string {
 // list of words (or a JSON list of strings) whose extra elements are all
 // absolute paths under storeDir, the others in the same order.
 func OnlyAddsStorePaths(storeDir, was, now string) bool {
-	w, n := listOf(was), listOf(now)
+	w, n := Words(was), Words(now)
 	i := 0
 	for _, e := range n {
 		if i < len(w) && w[i] == e {
@@ -114,11 +114,20 @@ func OnlyAddsStorePaths(storeDir, was, now string) bool {
 	return i == len(w)
 }
 
-func listOf(v string) []string {
+// Words splits an attribute's value into words: text at blanks, a
+// structured attribute's JSON list into its strings, a JSON string at
+// blanks.
+func Words(v string) []string {
 	if strings.HasPrefix(v, "[") {
 		var l []string
 		if json.Unmarshal([]byte(v), &l) == nil {
 			return l
+		}
+	}
+	if strings.HasPrefix(v, `"`) {
+		var s string
+		if json.Unmarshal([]byte(v), &s) == nil {
+			v = s
 		}
 	}
 	return strings.Fields(v)

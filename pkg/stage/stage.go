@@ -373,7 +373,7 @@ func Owned(fresh *shellstate.State) func(string) bool {
 // stage's derivation attributes.
 func Late(stage Name, attrs drvattrs.Attrs) func(string) bool {
 	table := classify.Default()
-	list := func(n string) []string { return attrWords(attrs[n]) }
+	list := func(n string) []string { return drvattrs.Words(attrs[n]) }
 	final := slices.Concat(list("vanillaLateAttrs"), list("preFixupPhases"), list("preDistPhases"), list("postPhases"))
 	unwrapped := slices.Concat(list("vanillaInstallAttrs"), list("preInstallPhases"))
 	early := list("vanillaEarlyAttrs")
@@ -399,24 +399,6 @@ func setLate(stage Name, attrs drvattrs.Attrs) func(string) bool {
 		_, set := attrs[name]
 		return set && late(name)
 	}
-}
-
-// attrWords splits an attribute's value into words: a string at blanks, a
-// structured attribute's JSON list into its strings.
-func attrWords(v string) []string {
-	if strings.HasPrefix(v, "[") {
-		var l []string
-		if json.Unmarshal([]byte(v), &l) == nil {
-			return l
-		}
-	}
-	if strings.HasPrefix(v, `"`) {
-		var s string
-		if json.Unmarshal([]byte(v), &s) == nil {
-			v = s
-		}
-	}
-	return strings.Fields(v)
 }
 
 // stageAttrs are the attributes the split gives each stage a value of its
@@ -447,14 +429,14 @@ func sameSource(opts RestoreOptions, rewrite func(string) string) error {
 	if err != nil {
 		return &checkpoint.CorruptError{Dir: opts.From, Err: err}
 	}
-	outputs := attrWords(opts.Attrs["outputs"])
+	outputs := drvattrs.Words(opts.Attrs["outputs"])
 	if strings.HasPrefix(opts.Attrs["outputs"], "{") {
 		var m map[string]string
 		if json.Unmarshal([]byte(opts.Attrs["outputs"]), &m) == nil {
 			outputs = slices.Collect(maps.Keys(m))
 		}
 	}
-	outputs = append(outputs, attrWords(earlier["outputs"])...)
+	outputs = append(outputs, drvattrs.Words(earlier["outputs"])...)
 	changes := drvattrs.Compare(earlier, opts.Attrs, drvattrs.CompareOptions{
 		Ignore:  func(n string) bool { return slices.Contains(stageAttrs, n) || slices.Contains(outputs, n) },
 		Own:     Late(opts.Stage, opts.Attrs),
