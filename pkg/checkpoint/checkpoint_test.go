@@ -366,7 +366,7 @@ func forgeWith(t testing.TB, ckpt string, entries ...forged) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Archive, m.Stats.Compressed, m.Stats.Files, m.Stats.Bytes = sum, fi.Size(), files, size
+	m.Archive, m.Stats.Compressed, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes = sum, fi.Size(), len(entries), files, size
 	if err := writeManifest(ckpt, m); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func FuzzRestore(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Stats.Files, m.Stats.Bytes = countTar(tarData)
+		m.Stats.Entries, m.Stats.Files, m.Stats.Bytes = countTar(tarData)
 		// Small enough that a mutated bound does not make each run read
 		// gigabytes of holes back; the table tests try the large claims.
 		m.Stats.SparseSize, m.OrderSize = sparse&(1<<22-1), order&(1<<20-1)
@@ -59,16 +59,17 @@ func FuzzRestore(f *testing.F) {
 	})
 }
 
-// countTar counts the regular files and their bytes in a tar stream, as
+// countTar counts the entries, regular files and their bytes in a tar stream, as
 // far as it parses.
-func countTar(data []byte) (int, int64) {
+func countTar(data []byte) (int, int, int64) {
 	tr := tar.NewReader(bytes.NewReader(data))
-	files, n := 0, int64(0)
+	entries, files, n := 0, 0, int64(0)
 	for {
 		hdr, err := tr.Next()
 		if err != nil {
-			return files, n
+			return entries, files, n
 		}
+		entries++
 		if hdr.Typeflag == tar.TypeReg {
 			files++
 			n += hdr.Size

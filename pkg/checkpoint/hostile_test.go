@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
 )
 
 // small saves a checkpoint of a small build: src/untouched pristine, one
@@ -228,6 +231,26 @@ func TestRestoreHostile(t *testing.T) {
 			forgeWith(t, ckpt, reg("tree/big", strings.Repeat("z", 1<<16)))
 			m, _ := ReadManifest(ckpt)
 			m.Stats.Bytes = 10
+			writeManifest(ckpt, m)
+		}, IsCorrupt},
+		{"compression bomb in an output", func(t *testing.T, base, ckpt string) {
+			// A jar that names the old output (so it is rewritten and
+			// its compressed members looked into) and holds a member
+			// that inflates to far more than the checkpoint holds.
+			var b bytes.Buffer
+			zw := zip.NewWriter(&b)
+			w, _ := zw.Create("/nix/store/" + oldHash + "-pkg-1.0/bomb")
+			zero := make([]byte, 1<<20)
+			for range 400 {
+				w.Write(zero)
+			}
+			zw.Close()
+			forgeWith(t, ckpt, dirE("outputs/out", 0o755), reg("outputs/out/a.jar", b.String()))
+		}, func(err error) bool { var be *storepath.BudgetError; return errors.As(err, &be) }},
+		{"more entries than the manifest declares", func(t *testing.T, base, ckpt string) {
+			forgeWith(t, ckpt, dirE("tree/a", 0o755), dirE("tree/b", 0o755))
+			m, _ := ReadManifest(ckpt)
+			m.Stats.Entries = 1
 			writeManifest(ckpt, m)
 		}, IsCorrupt},
 		{"zeros after the archive's end", func(t *testing.T, base, ckpt string) {

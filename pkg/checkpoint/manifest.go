@@ -13,7 +13,7 @@ import (
 )
 
 // Version is the checkpoint format this package writes and reads.
-const Version = 2
+const Version = 3
 
 // Names of the files in a checkpoint directory.
 const (
@@ -49,6 +49,9 @@ type Manifest struct {
 
 // Stats count what a checkpoint holds.
 type Stats struct {
+	// Entries counts the archive's entries of every type: it bounds the
+	// directories, links and pipes a restore creates.
+	Entries int `json:"entries"`
 	// Files and Bytes count regular files and their sizes in the archive.
 	Files int   `json:"files"`
 	Bytes int64 `json:"bytes"`
@@ -99,7 +102,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", ManifestFile, err)}
 	}
-	if m.Stats.Files < 0 || m.Stats.Bytes < 0 || m.Stats.Pristine < 0 || m.Stats.SparseSize < 0 || m.PristineSize < 0 || m.OrderSize < 0 {
+	if m.Stats.Entries < 0 || m.Stats.Files < 0 || m.Stats.Bytes < 0 || m.Stats.Pristine < 0 || m.Stats.SparseSize < 0 || m.PristineSize < 0 || m.OrderSize < 0 {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s declares negative sizes", ManifestFile)}
 	}
 	if m.Version != Version {

@@ -121,6 +121,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if rw, reverse, pairs, err = seeded(rw, reverse, pairs, m.Outputs, opts.Outputs); err != nil {
 		return nil, fmt.Errorf("restore %s: %w", opts.Dir, err)
 	}
+	// What the compressed-file scan of rewritten files may decode, in
+	// all: bounded by what the (verified) archive holds.
+	rw = rw.WithBudget(storepath.NewBudget(storepath.ScanBound(m.Stats.Bytes)))
 	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
 	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, outRoots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
 		sparseLeft: m.Stats.SparseSize}

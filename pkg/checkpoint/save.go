@@ -124,7 +124,7 @@ func Save(opts SaveOptions) (*Manifest, error) {
 		return nil, err
 	}
 	m.Archive = sum
-	m.Stats.Files, m.Stats.Bytes, m.Stats.Compressed = a.files, a.bytes, size
+	m.Stats.Entries, m.Stats.Files, m.Stats.Bytes, m.Stats.Compressed = a.entries, a.files, a.bytes, size
 	m.Stats.Sparse, m.Stats.SparseSize = a.sparse, a.sparseSize
 	for _, name := range []string{ArchiveFile, PristineFile, OrderFile} {
 		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(final, name)); err != nil {
@@ -301,8 +301,9 @@ type archive struct {
 	tw    *tar.Writer
 	links map[[2]uint64]string
 	warn  func(string)
-	files int
-	bytes int64
+	// entries counts every entry, files the regular files.
+	entries, files int
+	bytes          int64
 	// sparse and sparseSize count sparse files and their apparent sizes.
 	sparse     int
 	sparseSize int64
@@ -399,6 +400,7 @@ func (a *archive) add(name, src string, fi fs.FileInfo) error {
 	if err != nil || !ok {
 		return err
 	}
+	a.entries++
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	if st != nil && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeNamedPipe != 0) && st.Nlink > 1 {
 		key := [2]uint64{uint64(st.Dev), st.Ino}

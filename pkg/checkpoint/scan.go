@@ -68,7 +68,9 @@ func Scan(ctx context.Context, roots []string, old []string) error {
 	if err != nil || rw.Len() == 0 {
 		return err
 	}
-	stale := &StaleError{}
+	// First the files and their sizes, which bound the scan's work.
+	var files []string
+	var total int64
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -80,13 +82,26 @@ func Scan(ctx context.Context, roots []string, old []string) error {
 			if !d.Type().IsRegular() {
 				return nil
 			}
-			if e := scanFile(rw, p); e != nil {
-				stale.Files = append(stale.Files, e)
+			fi, err := d.Info()
+			if err != nil {
+				return err
 			}
+			files = append(files, p)
+			total += fi.Size()
 			return nil
 		})
 		if err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("scan %s: %w", root, err)
+		}
+	}
+	rw = rw.WithBudget(storepath.NewBudget(storepath.ScanBound(total)))
+	stale := &StaleError{}
+	for _, p := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e := scanFile(rw, p); e != nil {
+			stale.Files = append(stale.Files, e)
 		}
 	}
 	if len(stale.Files) > 0 {

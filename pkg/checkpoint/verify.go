@@ -138,12 +138,12 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 		default:
 			return corrupt(fmt.Errorf("archive entry %s has type %q: a checkpoint holds only regular files, directories, symlinks, hard links and named pipes", quoteName(hdr.Name), hdr.Typeflag))
 		}
-		if hdr.Size < 0 || files > m.Stats.Files || bytes > m.Stats.Bytes {
-			return corrupt(fmt.Errorf("archive entry %s: the archive holds more than the %d files and %d bytes the manifest declares", quoteName(hdr.Name), m.Stats.Files, m.Stats.Bytes))
+		if hdr.Size < 0 || entries > m.Stats.Entries || files > m.Stats.Files || bytes > m.Stats.Bytes {
+			return corrupt(fmt.Errorf("archive entry %s: the archive holds more than the %d entries, %d files and %d bytes the manifest declares", quoteName(hdr.Name), m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
 		}
 	}
-	if files != m.Stats.Files || bytes != m.Stats.Bytes {
-		return corrupt(fmt.Errorf("the archive holds %d files and %d bytes, the manifest declares %d and %d", files, bytes, m.Stats.Files, m.Stats.Bytes))
+	if entries != m.Stats.Entries || files != m.Stats.Files || bytes != m.Stats.Bytes {
+		return corrupt(fmt.Errorf("the archive holds %d entries, %d files and %d bytes; the manifest declares %d, %d and %d", entries, files, bytes, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
 	}
 	if err := x.tail(); err != nil {
 		return 0, err

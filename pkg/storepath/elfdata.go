@@ -28,10 +28,13 @@ func (c *checker) elf(ra io.ReaderAt, prefix string, depth int) error {
 		if prefix != "" {
 			name = prefix + "!/section " + s.Name
 		}
+		if err := c.budget.take(memberCost); err != nil {
+			return err
+		}
 		switch {
 		case s.Type == elf.SHT_NOBITS:
 		case s.Flags&elf.SHF_COMPRESSED != 0:
-			if err := c.content(s.Open(), name, depth); err != nil {
+			if err := c.content(spent{s.Open(), c.budget}, name, depth); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		case strings.HasPrefix(s.Name, ".gnu.lto_"):
@@ -59,14 +62,14 @@ func (c *checker) lto(rd io.Reader, member string, depth int) error {
 			return fmt.Errorf("zstd: %w", err)
 		}
 		defer z.Close()
-		return c.content(z, member, depth+1)
+		return c.content(spent{z, c.budget}, member, depth+1)
 	case n >= 2 && head[0]&0x0f == 8 && (uint(head[0])<<8|uint(head[1]))%31 == 0:
 		z, err := zlib.NewReader(all)
 		if err != nil {
 			return fmt.Errorf("zlib: %w", err)
 		}
 		defer z.Close()
-		return c.content(z, member, depth+1)
+		return c.content(spent{z, c.budget}, member, depth+1)
 	}
 	return nil // uncompressed: File rewrote it
 }
@@ -83,6 +86,9 @@ func (c *checker) ar(data []byte, prefix string, depth int) error {
 		if err != nil || size < 0 || off+60+int(size) > len(data) {
 			return fmt.Errorf("ar member header at %d: bad size %q", off, h[48:58])
 		}
+		if err := c.budget.take(memberCost); err != nil {
+			return err
+		}
 		body := data[off+60 : off+60+int(size)]
 		name := strings.TrimRight(string(h[:16]), " ")
 		switch {
@@ -96,7 +102,7 @@ func (c *checker) ar(data []byte, prefix string, depth int) error {
 					name = name[:j]
 				}
 			}
-			name = strings.TrimSuffix(name, "/")
+			name = memberName(strings.TrimSuffix(name, "/"))
 			member := name
 			if prefix != "" {
 				member = prefix + "!/" + name

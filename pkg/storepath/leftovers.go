@@ -46,8 +46,11 @@ const (
 	maxDepth = 4
 )
 
-// maxInMemory is the largest nested zip archive Leftovers holds in memory;
-// larger ones go to a temporary file. It is a variable for the tests.
+// maxInMemory is the largest ELF file, static library, PNG image or tar
+// member holding an archive that Leftovers holds in memory to look into
+// when it is inside compressed data; a larger one is an error. Zip
+// archives there are streamed (see zipstream.go). It is a variable for
+// the tests.
 var maxInMemory int64 = 64 << 20
 
 type format int
@@ -206,7 +209,10 @@ func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err e
 	if form == plain {
 		return nil, nil
 	}
-	c := &checker{r: r, seen: map[Leftover]bool{}}
+	c := &checker{r: r, seen: map[Leftover]bool{}, budget: r.budget}
+	if c.budget == nil {
+		c.budget = NewBudget(ScanBound(size))
+	}
 	rd := io.NewSectionReader(f, 0, size)
 	switch form {
 	case zipFormat:
@@ -239,6 +245,8 @@ type checker struct {
 	found []Leftover
 	seen  map[Leftover]bool
 	buf   []byte
+	// budget bounds the bytes decompressed and the members looked at.
+	budget *Budget
 }
 
 func (c *checker) add(k int, member string) {
@@ -273,8 +281,11 @@ func (c *checker) content(rd io.Reader, member string, depth int) error {
 		if err != nil {
 			return err
 		}
-		if err := c.scan(io.MultiReader(bytes.NewReader(data), rd), func(k int) { c.add(k, member) }); err != nil || int64(len(data)) > maxInMemory {
+		if err := c.scan(io.MultiReader(bytes.NewReader(data), rd), func(k int) { c.add(k, member) }); err != nil {
 			return err
+		}
+		if int64(len(data)) > maxInMemory {
+			return fmt.Errorf("%s: %s data larger than %d bytes inside compressed data: its compressed parts are not checked", member, form, maxInMemory)
 		}
 		if form == elfFormat {
 			return c.elf(bytes.NewReader(data), member, depth)
@@ -327,52 +338,11 @@ func (c *checker) decompress(form format, rd io.Reader, member string, depth int
 		defer x.Close()
 		dr = x
 	}
-	if err := c.content(dr, member, depth+1); err != nil {
+	if err := c.budget.take(memberCost); err != nil {
+		return err
+	}
+	if err := c.content(spent{dr, c.budget}, member, depth+1); err != nil {
 		return fmt.Errorf("%s: %w", form, err)
-	}
-	return nil
-}
-
-// nestedZip checks a zip archive read from rd, which it first copies to
-// memory or, if large, to a temporary file.
-func (c *checker) nestedZip(rd io.Reader, member string, depth int) error {
-	data, err := io.ReadAll(io.LimitReader(rd, maxInMemory+1))
-	if err != nil {
-		return err
-	}
-	var ra io.ReaderAt = bytes.NewReader(data)
-	size := int64(len(data))
-	if size > maxInMemory {
-		tmp, err := os.CreateTemp("", "storepath-*.zip")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		if _, err := tmp.Write(data); err != nil {
-			return err
-		}
-		data = nil
-		m, err := io.Copy(tmp, rd)
-		if err != nil {
-			return err
-		}
-		ra, size = tmp, size+m
-	}
-	inner := len(c.found)
-	if err := c.zip(ra, size, member+"!/", depth+1, false); err != nil {
-		return err
-	}
-	// Names, comments and members stored uncompressed in the nested
-	// archive: report what its members did not already account for.
-	raw := make([]bool, len(c.r.old))
-	if err := c.scan(io.NewSectionReader(ra, 0, size), func(k int) { raw[k] = true }); err != nil {
-		return err
-	}
-	for k, ok := range raw {
-		if ok && !foundIn(c.found[inner:], c.r.old[k]) {
-			c.add(k, member)
-		}
 	}
 	return nil
 }
@@ -393,6 +363,16 @@ func foundIn(found []Leftover, hash string) bool {
 // caller's to fix, see pkg/zipcrc).
 func (c *checker) zip(ra io.ReaderAt, size int64, prefix string, depth int, raw bool) error {
 	zr, err := zip.NewReader(ra, size)
+	if errors.Is(err, zip.ErrFormat) {
+		// No central directory: read what local headers there are. Data
+		// that merely starts like a zip archive is plain data, which the
+		// rewrite reached.
+		err := c.zipStream(bufio.NewReader(io.NewSectionReader(ra, 0, size)), prefix, depth, raw)
+		if errors.Is(err, errNotZip) {
+			return nil
+		}
+		return err
+	}
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("zip: %w", err)
 	}
@@ -402,14 +382,15 @@ func (c *checker) zip(ra io.ReaderAt, size int64, prefix string, depth int, raw 
 		if strings.HasSuffix(zf.Name, "/") && zf.UncompressedSize64 == 0 {
 			continue
 		}
-		var err error
-		if raw && zf.Method == zip.Store {
-			err = c.stored(ra, zf, prefix+zf.Name, depth)
-		} else {
-			err = c.member(zf, prefix+zf.Name, depth)
+		name := prefix + memberName(zf.Name)
+		err := c.budget.take(memberCost)
+		if err == nil && raw && zf.Method == zip.Store {
+			err = c.stored(ra, zf, name, depth)
+		} else if err == nil {
+			err = c.member(zf, name, depth)
 		}
 		if err != nil {
-			return fmt.Errorf("zip member %s: %w", prefix+zf.Name, err)
+			return fmt.Errorf("zip member %s: %w", name, err)
 		}
 	}
 	return nil
@@ -457,7 +438,7 @@ func (c *checker) member(zf *zip.File, name string, depth int) error {
 		return err
 	}
 	defer rc.Close()
-	return c.content(rc, name, depth)
+	return c.content(spent{rc, c.budget}, name, depth)
 }
 
 // scan calls hit for every old hash in what rd yields, overlapping or not.
@@ -548,10 +529,13 @@ func (c *checker) tar(rd io.Reader, prefix string, depth int) error {
 		if err != nil {
 			return fmt.Errorf("tar: %w", err)
 		}
+		if err := c.budget.take(memberCost); err != nil {
+			return err
+		}
 		if hdr.Typeflag != tar.TypeReg || depth >= maxDepth {
 			continue
 		}
-		name := prefix + hdr.Name
+		name := prefix + memberName(hdr.Name)
 		var head [sniffLen]byte
 		h, err := fill(tr, head[:])
 		if err != nil && err != io.EOF {
@@ -609,6 +593,9 @@ func (c *checker) png(rd io.Reader, member string, depth int) error {
 			return fmt.Errorf("png: %w", err)
 		}
 		n := int64(binary.BigEndian.Uint32(hdr[:4]))
+		if err := c.budget.take(memberCost); err != nil {
+			return err
+		}
 		if n > maxInMemory {
 			return fmt.Errorf("png: a chunk of %d bytes", n)
 		}
@@ -662,10 +649,13 @@ func (c *checker) zlib(data []byte, member string, depth int) error {
 	if len(data) == 0 {
 		return nil
 	}
+	if err := c.budget.take(memberCost); err != nil {
+		return err
+	}
 	z, err := zlib.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("zlib in %s: %w", member, err)
 	}
 	defer z.Close()
-	return c.content(z, strings.TrimSpace(member), depth+1)
+	return c.content(spent{z, c.budget}, strings.TrimSpace(member), depth+1)
 }

@@ -25,6 +25,8 @@ type Rewriter struct {
 	shift *[1 << 16]uint8
 	// seeds are old and new -frandom-seed values (see WithSeed).
 	seeds [][2]string
+	// budget bounds Leftovers and Inside (see WithBudget).
+	budget *Budget
 }
 
 // NewRewriter returns a Rewriter replacing each key of m (an old hash) by its
