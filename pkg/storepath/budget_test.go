@@ -149,3 +149,32 @@ func TestLeftoversMemberNames(t *testing.T) {
 		t.Errorf("member name not escaped or shortened: %q", m)
 	}
 }
+
+// FuzzInside looks into forged compressed data and archives: it must end,
+// within its Budget, with leftovers or an error, never a panic.
+func FuzzInside(f *testing.F) {
+	t := &testing.T{}
+	zeros := make([]byte, 4<<10)
+	for _, seed := range [][]byte{
+		gzipBytes(t, payload, 9),
+		zstdBytes(t, payload),
+		zipBytes(t, zipEntry{"a", payload, zip.Deflate}, zipEntry{"b", payload, zip.Store}),
+		gzipBytes(t, zipBytes(t, zipEntry{"x/Y.class", payload, zip.Deflate}, zipEntry{"s", payload, zip.Store}), 1),
+		zipBytes(t, zipEntry{"in.jar", zipBytes(t, zipEntry{"a", zeros, zip.Deflate}), zip.Store}),
+		gzipBytes(t, append([]byte("PK\x03\x04"), payload...), 1),
+		append([]byte("\x89PNG\r\n\x1a\n"), payload...),
+	} {
+		f.Add(seed)
+	}
+	r := mustRewriter(f, leftoverMap)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 8 << 20
+		found, err := r.WithBudget(NewBudget(limit)).Inside(data)
+		for _, l := range found {
+			if len(l.Member) > 4*260 {
+				t.Fatalf("member name of %d bytes", len(l.Member))
+			}
+		}
+		_ = err
+	})
+}
