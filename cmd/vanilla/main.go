@@ -8,6 +8,7 @@
 //	vanilla restore -stage STAGE -from DIR -top DIR [-tree] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
+//	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
 //	vanilla version
 package main
 
@@ -42,6 +43,8 @@ Commands the setup hook runs in a split build:
              list the functions of late inputs and their hooks
 
 Other commands:
+  cache      the local checkpoint cache of vanillaHook builds: ls, stats,
+             verify, gc, rm (and the hook's lookup, store, rerun)
   version    print the version
 
 Run 'vanilla COMMAND -h' for a command's flags.
@@ -61,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"save":        save,
 		"restore":     restore,
 		"check-phase": checkPhase,
+		"cache":       cacheCommand,
 		"late-functions": func(context.Context, []string, io.Writer) error {
 			for _, in := range classify.Default().LateInputs {
 				for _, fn := range in.Functions {
