@@ -124,3 +124,42 @@ func (t *Table) Attributes(s Stage) []string {
 	sort.Strings(names)
 	return names
 }
+
+// Later returns the predicate for the attributes that a build running the
+// phases of stage s (and its resume, in hook mode) treats as its own or a
+// later stage's: those whose class is later than Early, counting Unwrapped
+// only when s is Unwrapped (after the checkpoint stage, an unwrapped
+// attribute is the next stage's own; after the unwrapped stage it is
+// settled), plus what the package declares — vanillaLateAttrs and the
+// custom phases of preFixupPhases, preDistPhases and postPhases as final,
+// vanillaInstallAttrs and preInstallPhases as unwrapped — less
+// vanillaEarlyAttrs. words returns an attribute's words.
+func (t *Table) Later(s Stage, words func(name string) []string) func(string) bool {
+	var final, unwrapped []string
+	for _, n := range []string{"vanillaLateAttrs", "preFixupPhases", "preDistPhases", "postPhases"} {
+		final = append(final, words(n)...)
+	}
+	for _, n := range []string{"vanillaInstallAttrs", "preInstallPhases"} {
+		unwrapped = append(unwrapped, words(n)...)
+	}
+	early := words("vanillaEarlyAttrs")
+	has := func(l []string, n string) bool {
+		for _, e := range l {
+			if e == n {
+				return true
+			}
+		}
+		return false
+	}
+	return func(name string) bool {
+		switch {
+		case has(early, name):
+			return false
+		case t.Of(name) == Final || has(final, name):
+			return true
+		case t.Of(name) == Unwrapped || has(unwrapped, name):
+			return s == Unwrapped
+		}
+		return false
+	}
+}

@@ -372,22 +372,11 @@ func Owned(fresh *shellstate.State) func(string) bool {
 // less those the split kept early (vanillaEarlyAttrs). attrs are the
 // stage's derivation attributes.
 func Late(stage Name, attrs drvattrs.Attrs) func(string) bool {
-	table := classify.Default()
-	list := func(n string) []string { return drvattrs.Words(attrs[n]) }
-	final := slices.Concat(list("vanillaLateAttrs"), list("preFixupPhases"), list("preDistPhases"), list("postPhases"))
-	unwrapped := slices.Concat(list("vanillaInstallAttrs"), list("preInstallPhases"))
-	early := list("vanillaEarlyAttrs")
-	return func(name string) bool {
-		switch {
-		case slices.Contains(early, name):
-			return false
-		case table.Of(name) == classify.Final || slices.Contains(final, name):
-			return true
-		case table.Of(name) == classify.Unwrapped || slices.Contains(unwrapped, name):
-			return stage == Unwrapped
-		}
-		return false
+	s := classify.Final
+	if stage == Unwrapped {
+		s = classify.Unwrapped
 	}
+	return classify.Default().Later(s, func(n string) []string { return drvattrs.Words(attrs[n]) })
 }
 
 // setLate is Late for the attributes the stage's derivation sets: a late

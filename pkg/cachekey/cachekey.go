@@ -1,0 +1,183 @@
+package cachekey
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/classify"
+	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
+	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
+)
+
+// Point is a resume point.
+type Point string
+
+// The resume points.
+const (
+	// Build is after buildPhase, before the package's postBuild.
+	Build Point = "build"
+	// Install is after installPhase.
+	Install Point = "install"
+)
+
+// Version is folded into every key: a helper whose entries another cannot
+// read must not find them.
+const Version = 1
+
+// Key is a resume point's key.
+type Key struct {
+	// Point is the resume point.
+	Point Point
+	// Sum is the key, 64 hex digits.
+	Sum string
+	// Attrs maps each attribute the key covers to its digest (16 hex
+	// digits): what a miss compares with the nearest entry.
+	Attrs map[string]string
+	// Dropped lists the late inputs left out of the input lists, as
+	// store paths.
+	Dropped []string
+}
+
+// hookAttrs are the hook's own attributes, which say where the cache is,
+// not what is built.
+var hookAttrs = []string{"vanillaCacheDir", "vanillaCacheMaxSize", "vanillaCache"}
+
+// inputLists are the attributes that list a build's inputs.
+var inputLists = []string{
+	"nativeBuildInputs", "buildInputs", "propagatedBuildInputs", "propagatedNativeBuildInputs",
+	"depsBuildBuild", "depsBuildBuildPropagated", "depsBuildTarget", "depsBuildTargetPropagated",
+	"depsHostHost", "depsHostHostPropagated", "depsTargetTarget", "depsTargetTargetPropagated",
+}
+
+// Compute returns the key of point for a build with attributes attrs.
+func Compute(attrs drvattrs.Attrs, point Point) (*Key, error) {
+	if point != Build && point != Install {
+		return nil, fmt.Errorf("cachekey: unknown resume point %q", point)
+	}
+	late := lateAfter(attrs, point)
+	outputs := outputNames(attrs)
+	k := &Key{Point: point, Attrs: map[string]string{}}
+	kept := drvattrs.Attrs{}
+	for name, v := range attrs {
+		switch {
+		case slices.Contains(outputs, name), slices.Contains(hookAttrs, name), late(name):
+			continue
+		}
+		kept[name] = v
+	}
+	if point == Build {
+		k.Dropped = dropLateInputs(kept, attrs)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "nix-vanilla cache key %d %s\n", Version, point)
+	for _, name := range slices.Sorted(maps.Keys(kept)) {
+		d := sha256.Sum256([]byte(name + "\x00" + kept[name]))
+		k.Attrs[name] = hex.EncodeToString(d[:8])
+		fmt.Fprintf(h, "%s %x\n", name, d)
+	}
+	// The outputs' names (not their paths) shape the build.
+	fmt.Fprintf(h, "outputs %q\n", outputs)
+	k.Sum = hex.EncodeToString(h.Sum(nil))
+	return k, nil
+}
+
+// outputNames are the build's output names: the words of outputs, or the
+// keys of its structured value.
+func outputNames(attrs drvattrs.Attrs) []string {
+	v := attrs["outputs"]
+	if strings.HasPrefix(v, "{") {
+		var m map[string]string
+		if json.Unmarshal([]byte(v), &m) == nil {
+			return slices.Sorted(maps.Keys(m))
+		}
+	}
+	names := drvattrs.Words(v)
+	if len(names) == 0 {
+		names = []string{"out"}
+	}
+	return names
+}
+
+// lateAfter returns the predicate for attributes that only matter after
+// point: those of the stages after the checkpoint stage (Build) or after
+// the unwrapped stage (Install), as in the pure split.
+func lateAfter(attrs drvattrs.Attrs, point Point) func(string) bool {
+	s := classify.Final
+	if point == Build {
+		s = classify.Unwrapped
+	}
+	return classify.Default().Later(s, func(n string) []string { return drvattrs.Words(attrs[n]) })
+}
+
+// dropLateInputs removes from kept's input lists the late inputs that no
+// kept attribute mentions a function of, and the package's
+// vanillaLateInputs; it returns what it removed.
+func dropLateInputs(kept, attrs drvattrs.Attrs) []string {
+	var text strings.Builder
+	for name, v := range kept {
+		if !slices.Contains(inputLists, name) {
+			text.WriteString(v)
+			text.WriteByte('\n')
+		}
+	}
+	early := drvattrs.Words(attrs["vanillaEarlyInputs"])
+	userLate := drvattrs.Words(attrs["vanillaLateInputs"])
+	table := classify.Default()
+	isLate := func(p string) bool {
+		if slices.Contains(userLate, p) {
+			return true
+		}
+		if slices.Contains(early, p) {
+			return false
+		}
+		name := storeName(p)
+		for _, in := range table.LateInputs {
+			if name != in.Name {
+				continue
+			}
+			for _, fn := range in.Functions {
+				if strings.Contains(text.String(), fn) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	var dropped []string
+	for _, list := range inputLists {
+		v, ok := kept[list]
+		if !ok {
+			continue
+		}
+		words := drvattrs.Words(v)
+		var keep []string
+		for _, w := range words {
+			if isLate(w) {
+				dropped = append(dropped, w)
+			} else {
+				keep = append(keep, w)
+			}
+		}
+		if len(keep) < len(words) {
+			kept[list] = strings.Join(keep, " ")
+		}
+	}
+	slices.Sort(dropped)
+	return slices.Compact(dropped)
+}
+
+// storeName is the name of a store path: its last element after the hash.
+func storeName(p string) string {
+	b := filepath.Base(p)
+	if len(b) > storepath.HashLen+1 && storepath.IsHash(b[:storepath.HashLen]) && b[storepath.HashLen] == '-' {
+		return b[storepath.HashLen+1:]
+	}
+	return ""
+}
