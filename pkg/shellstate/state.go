@@ -312,7 +312,7 @@ func ParseFuncs(data []byte, name string) (map[string]string, error) {
 	funcs := map[string]string{}
 	for _, stmt := range f.Stmts {
 		fn, ok := stmt.Cmd.(*syntax.FuncDecl)
-		if !ok || stmt.Negated || stmt.Background || stmt.Coprocess || len(stmt.Redirs) > 0 || !validName(fn.Name.Value) {
+		if !ok || fn.Name == nil || stmt.Negated || stmt.Background || stmt.Coprocess || len(stmt.Redirs) > 0 || !validName(fn.Name.Value) {
 			return nil, fmt.Errorf("%s: %s: not a function definition", name, stmt.Pos())
 		}
 		// The definition is replayed as printed from its syntax tree, not
