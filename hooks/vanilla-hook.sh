@@ -14,6 +14,14 @@
 #   final      restores those outputs and the shell state, then runs
 #              fixupPhase and the phases after it.
 #
+# Without vanillaStage (`nativeBuildInputs = [ vanillaHook ]`, hook mode),
+# one derivation resumes from a local cache outside the store instead: it
+# looks up its resume points (after buildPhase, after installPhase) under
+# keys computed from its attributes; on a hit it restores the entry and
+# runs only the phases after the point; on a miss it builds as usual and
+# stores an entry at each point for the next invocation. The cache never
+# fails a build (docs/cache.md).
+#
 # The hook acts through setup.sh's runPhase and runHook. setup.sh defines
 # them after sourcing the setup hooks, so the hook wraps them from postHooks.
 # The helper (`vanilla`) does the file work: snapshot, save and restore.
@@ -22,10 +30,14 @@ _vanillaHelper=@helper@
 
 # Entry point, from postHooks: checks the stage and wraps runPhase/runHook.
 vanillaSetupHook() {
+    # The hook may be among the inputs twice (the split's and the
+    # package's own): wrap once.
+    [[ -z "${_vanillaSetUp-}" ]] || return 0
+    _vanillaSetUp=1
     case "${vanillaStage-}" in
         vanilla | unwrapped | final) ;;
         "")
-            echo "vanilla: vanillaHook is in the inputs but vanillaPackage is not set; building as usual"
+            _vanillaCacheSetup
             return 0
             ;;
         *)
@@ -365,6 +377,171 @@ _vanillaGuardLateFunctions() {
 # runs it first; postBuild is a late attribute.
 _vanillaRunHook() {
     if [[ "$1" == postBuild && -n "${_vanillaInBuild-}" ]] && ! _vanillaIsEarly postBuild; then
+        vanillaRunPostBuild=1
+        return 0
+    fi
+    _vanillaOrig_runHook "$@"
+}
+
+# Hook mode ----------------------------------------------------------------
+
+# _vanillaCacheSetup: wrap runPhase and runHook for hook mode, unless the
+# build runs again from scratch (VANILLA_CACHE_OFF says why).
+_vanillaCacheSetup() {
+    if [[ -n "${VANILLA_CACHE_OFF-}" ]]; then
+        echo "vanilla: not using the cache: $VANILLA_CACHE_OFF"
+        return 0
+    fi
+    if [[ -n "${buildCommand-}" || -n "${buildCommandPath-}" ]]; then
+        echo "vanilla: the build is a buildCommand, which has no phases to resume; building as usual"
+        return 0
+    fi
+    _vanillaWork="$NIX_BUILD_TOP/.vanilla"
+    _vanillaWrap runPhase
+    _vanillaWrap runHook
+    runPhase() { _vanillaCacheRunPhase "$@"; }
+    runHook() { _vanillaCacheRunHook "$@"; }
+}
+
+# _vanillaCacheBegin: before the first phase, look the build up.
+_vanillaCacheBegin() {
+    local _vanillaDecision
+    _vanillaSplitPoints
+    _vanillaCacheMode=off
+    if ! _vanillaDecision=$("$_vanillaHelper" cache lookup -dir "${vanillaCacheDir-}" -name "$name" \
+        -work "$_vanillaWork" -builder-pid "$$"); then
+        echo "vanilla: the cache lookup failed (see above); building as usual"
+        return 0
+    fi
+    eval "$_vanillaDecision"
+    [[ "$_vanillaCacheMode" != off ]] || return 0
+    _vanillaDumpState "$_vanillaWork/fresh"
+    # A buildPhase that runs commands after `runHook postBuild` gives no
+    # resume point after it: the point is before the package's postBuild.
+    _vanillaCacheBuildPoint=1
+    _vanillaCacheDefer=
+    if ((_vanillaEarlyEnd < 0)); then
+        _vanillaCacheBuildPoint=
+    elif ! _vanillaIsEarly postBuild; then
+        _vanillaCacheDefer=1
+        if ! _vanillaCheckBuildPhase 2>/dev/null; then
+            echo "vanilla: buildPhase runs commands after runHook postBuild: no resume point after buildPhase, only after installPhase"
+            _vanillaCacheBuildPoint=
+            _vanillaCacheDefer=
+        fi
+    fi
+    if [[ "$_vanillaCacheMode" == hit ]]; then
+        _vanillaCacheResume
+    fi
+}
+
+# _vanillaCacheResume: restore the entry found; on any failure, run the
+# build again from scratch.
+_vanillaCacheResume() {
+    local _vanillaArgs _vanillaTree=()
+    if ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
+        _vanillaOrig_runPhase unpackPhase
+    fi
+    _vanillaOutputArgs
+    if ! "$_vanillaHelper" cache restore -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -point "$_vanillaCachePoint" \
+        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$" "${_vanillaArgs[@]}"; then
+        _vanillaCacheRerun "restoring cache entry ${_vanillaCacheKey:0:12} failed"
+    fi
+    # shellcheck source=/dev/null
+    source "$_vanillaWork/restore.sh"
+    # From here on, a failure may be the entry's: start again without it.
+    failureHooks+=(_vanillaCacheFailed)
+    if [[ "$_vanillaCachePoint" == build ]]; then
+        _vanillaResumeAt=$_vanillaEarlyEnd
+        if [[ -n "$_vanillaCacheDefer" ]]; then
+            _vanillaOrig_runHook postBuild
+        fi
+    else
+        _vanillaResumeAt=$_vanillaInstallEnd
+        local _vanillaHook
+        for _vanillaHook in "${_vanillaLateInstallHooks[@]}"; do
+            _eval "$_vanillaHook"
+        done
+    fi
+}
+
+# _vanillaCacheRerun REASON: run the build again from scratch (the helper
+# executes the builder again; it returns only if it cannot).
+_vanillaCacheRerun() {
+    local _vanillaArgs
+    _vanillaOutputArgs
+    cd "$NIX_BUILD_TOP" || return 1
+    "$_vanillaHelper" cache rerun -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -work "$_vanillaWork" \
+        -top "$NIX_BUILD_TOP" -reason "$1" "${_vanillaArgs[@]}"
+    echo "vanilla: could not run the build again from scratch" >&2
+    exit 1
+}
+
+# failureHook after a resume: the phases after the point failed, maybe
+# because of the entry.
+_vanillaCacheFailed() {
+    trap - EXIT
+    _vanillaCacheRerun "${curPhase:-a phase} failed after resuming from cache entry ${_vanillaCacheKey:0:12}"
+}
+
+# _vanillaCacheStore POINT: store an entry at POINT; never fails.
+_vanillaCacheStore() {
+    local _vanillaArgs _vanillaSnapshot=()
+    _vanillaDumpState "$_vanillaWork/end-$1"
+    _vanillaOutputArgs
+    if [[ -e "$_vanillaWork/snapshot" ]]; then
+        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
+    fi
+    "$_vanillaHelper" cache store -dir "$_vanillaCacheDir" -point "$1" -name "$name" -top "$NIX_BUILD_TOP" \
+        "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end-$1" \
+        ${vanillaCacheMaxSize:+-max-size "$vanillaCacheMaxSize"} -builder-pid "$$" "${_vanillaArgs[@]}" ||
+        echo "vanilla: could not store the cache entry (see above); the build goes on"
+    rm -rf "$_vanillaWork/end-$1"
+}
+
+# runPhase in hook mode.
+_vanillaCacheRunPhase() {
+    local _vanillaPhase="$1" _vanillaAt
+    if [[ -z "${_vanillaIndex-}" ]]; then
+        _vanillaIndex=0
+        _vanillaCacheBegin
+    fi
+    _vanillaAt=$_vanillaIndex
+    _vanillaIndex=$((_vanillaIndex + 1))
+    case "$_vanillaCacheMode" in
+        off)
+            _vanillaOrig_runPhase "$@"
+            ;;
+        hit)
+            ((_vanillaAt > _vanillaResumeAt)) || return 0
+            _vanillaOrig_runPhase "$@"
+            ;;
+        miss)
+            [[ "$_vanillaPhase" != buildPhase || -z "$_vanillaCacheDefer" ]] || _vanillaInBuild=1
+            _vanillaOrig_runPhase "$@"
+            _vanillaInBuild=
+            if [[ "$_vanillaPhase" == unpackPhase ]]; then
+                "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot" ||
+                    rm -f "$_vanillaWork/snapshot"
+            fi
+            if ((_vanillaAt == _vanillaEarlyEnd)) && [[ -n "$_vanillaCacheBuildPoint" ]]; then
+                _vanillaCacheStore build
+                if [[ -n "${vanillaRunPostBuild-}" ]]; then
+                    unset -v vanillaRunPostBuild
+                    _vanillaOrig_runHook postBuild
+                fi
+            fi
+            if ((_vanillaAt == _vanillaInstallEnd)); then
+                _vanillaCacheStore install
+            fi
+            ;;
+    esac
+}
+
+# runHook in hook mode: on a miss, `runHook postBuild` waits until the
+# build point is stored, as in the pure split's checkpoint stage.
+_vanillaCacheRunHook() {
+    if [[ "$1" == postBuild && -n "${_vanillaInBuild-}" ]]; then
         vanillaRunPostBuild=1
         return 0
     fi

@@ -12,6 +12,16 @@ rec {
   vanillaHook = pkgs.callPackage ./hook.nix { inherit helper; };
 
   /**
+    An stdenv adapter that adds vanillaHook to every package built with it
+    (fetchers aside): `hello.override { stdenv = withVanillaHook stdenv; }`.
+    See nix/with-hook.nix and docs/cache.md.
+  */
+  withVanillaHook = import ./with-hook.nix {
+    inherit (pkgs) lib path;
+    inherit vanillaHook;
+  };
+
+  /**
     Split a package made by any stdenv into a resumable build. The package
     must set `vanillaPackage = true` (or it is returned as it is):
 

@@ -25,6 +25,8 @@ buildGoModule {
   # The hash of `go mod vendor` for go.sum (TestVendorHash keeps it current).
   vendorHash = "sha256-JeCjRXHfoHjyMf3KajgIy+UswYFMY6UkKRz41yIhsYM=";
   subPackages = [ "cmd/vanilla" ];
+  # withVanillaHook leaves the hook's own helper alone.
+  __vanillaNoHook = true;
   env.CGO_ENABLED = "0";
   ldflags = [
     "-s"

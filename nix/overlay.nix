@@ -54,7 +54,7 @@ let
 in
 {
   vanilla-helper = vanilla.helper;
-  inherit (vanilla) vanillaHook;
+  inherit (vanilla) vanillaHook withVanillaHook;
 
   stdenv =
     if !(prev.stdenv ? override) || hasWrapper prev.stdenv then

@@ -2,9 +2,243 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/cache"
+	"github.com/nix-vanilla/nix-vanilla/pkg/cachekey"
+	"github.com/nix-vanilla/nix-vanilla/pkg/resume"
 )
 
 // cacheHookCommands are the `vanilla cache` subcommands the setup hook
-// runs in a build with vanillaHook (hook mode).
-var cacheHookCommands = map[string]func(context.Context, []string, io.Writer) error{}
+// runs in a build with vanillaHook (hook mode). None of them may fail the
+// build because of the cache: the hook builds as usual when one fails.
+var cacheHookCommands = map[string]func(context.Context, []string, io.Writer) error{
+	"lookup":  cacheLookup,
+	"restore": cacheRestore,
+	"store":   cacheStore,
+	"rerun":   cacheRerun,
+}
+
+// The files of the hook's work directory that cacheRerun needs: the
+// builder's command line and initial environment, as /proc holds them.
+const (
+	cmdlineFile = "cmdline"
+	environFile = "environ"
+)
+
+// rerunVar, set in the environment of a build that runs again from
+// scratch, says why; the hook then leaves the cache alone.
+const rerunVar = "VANILLA_CACHE_OFF"
+
+// cacheLookup prints shell assignments for the hook: the mode (off, miss
+// or hit), the point and key of a hit. The decision's log line goes to
+// standard error, which the build log shows.
+func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cache lookup", flag.ContinueOnError)
+	dir := fs.String("dir", "", "the cache directory (else $VANILLA_CACHE_DIR, else "+cache.DefaultDir+")")
+	name := fs.String("name", "", "the derivation's name")
+	work := fs.String("work", "", "the hook's work directory, where the builder's command line and environment are kept")
+	readAttrs := attrsFlag(fs)
+	if err := parse(fs, args, "name", "work"); err != nil {
+		return err
+	}
+	say := func(mode string, kv ...string) {
+		fmt.Fprintf(stdout, "_vanillaCacheMode=%s\n", mode)
+		for i := 0; i+1 < len(kv); i += 2 {
+			fmt.Fprintf(stdout, "%s=%s\n", kv[i], shellQuote(kv[i+1]))
+		}
+	}
+	d := cache.Dir(*dir)
+	c, err := cache.Open(d)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vanilla: %v; building as usual (docs/cache.md says how to set the cache up)\n", err)
+		say("off")
+		return nil
+	}
+	attrs, err := readAttrs()
+	if err != nil {
+		return err
+	}
+	if err := keepBuilder(*readPID(fs), *work); err != nil {
+		return err
+	}
+	dec, err := resume.Lookup(resume.LookupOptions{Cache: c, Attrs: attrs, Name: *name, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	if dec.Hit {
+		say("hit", "_vanillaCachePoint", string(dec.Point), "_vanillaCacheKey", dec.Key, "_vanillaCacheDir", d)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "vanilla: cache miss %s: %s\n", dec.Key[:12], dec.Reason)
+	_ = c.Record(cache.Event{Kind: cache.Miss, Key: dec.Key, Name: *name, Reason: dec.Reason})
+	say("miss", "_vanillaCacheDir", d)
+	return nil
+}
+
+// readPID returns the value of the -builder-pid flag attrsFlag added.
+func readPID(fs *flag.FlagSet) *int {
+	v, _ := strconv.Atoi(fs.Lookup("builder-pid").Value.String())
+	return &v
+}
+
+// keepBuilder copies the builder's command line and initial environment
+// into work, for cacheRerun.
+func keepBuilder(pid int, work string) error {
+	if pid == 0 {
+		return usageError{errors.New("-builder-pid is required")}
+	}
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return err
+	}
+	for _, f := range []string{cmdlineFile, environFile} {
+		data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(work, f), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cache restore", flag.ContinueOnError)
+	dir := fs.String("dir", "", "the cache directory")
+	key := fs.String("key", "", "the entry's key")
+	point := fs.String("point", "", "the entry's resume point: build or install")
+	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
+	fresh := fs.String("fresh", "", "the shell state before the first phase")
+	script := fs.String("script", "", "where to write the script that replays the shell state")
+	readAttrs := attrsFlag(fs)
+	outs := outputs{}
+	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script"); err != nil {
+		return err
+	}
+	c, err := cache.Open(*dir)
+	if err != nil {
+		return err
+	}
+	attrs, err := readAttrs()
+	if err != nil {
+		return err
+	}
+	return resume.Restore(ctx, resume.RestoreOptions{
+		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *top, Fresh: *fresh, Script: *script,
+		Outputs: outs, Attrs: attrs, Log: stdout,
+	})
+}
+
+func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cache store", flag.ContinueOnError)
+	dir := fs.String("dir", "", "the cache directory")
+	point := fs.String("point", "", "the resume point: build or install")
+	name := fs.String("name", "", "the derivation's name")
+	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
+	snap := fs.String("snapshot", "", "the snapshot taken after unpackPhase, if any")
+	fresh := fs.String("fresh", "", "the shell state before the first phase")
+	end := fs.String("end", "", "the shell state at the resume point")
+	maxSize := fs.String("max-size", "", "the cache's size limit for this build (vanillaCacheMaxSize)")
+	readAttrs := attrsFlag(fs)
+	outs := outputs{}
+	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	if err := parse(fs, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
+		return err
+	}
+	var limit int64
+	if *maxSize != "" {
+		n, err := cache.ParseSize(*maxSize)
+		if err != nil {
+			return usageError{fmt.Errorf("-max-size: %w", err)}
+		}
+		limit = n
+	}
+	c, err := cache.Open(*dir)
+	if err != nil {
+		return err
+	}
+	attrs, err := readAttrs()
+	if err != nil {
+		return err
+	}
+	return resume.Store(resume.StoreOptions{
+		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *top, Snapshot: *snap,
+		Fresh: *fresh, End: *end, Outputs: outs, MaxSize: limit, Log: stdout,
+	})
+}
+
+// cacheRerun starts the build again from scratch, without the cache: it
+// removes the entry the build resumed from (a well-formed entry that made
+// a later phase fail), empties the build directory and the outputs, and
+// executes the builder again, with its initial environment and rerunVar
+// set to the reason. It only returns on error.
+func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("cache rerun", flag.ContinueOnError)
+	dir := fs.String("dir", "", "the cache directory")
+	key := fs.String("key", "", "the entry the build resumed from, removed")
+	work := fs.String("work", "", "the hook's work directory (cache lookup kept the builder there)")
+	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
+	reason := fs.String("reason", "", "why, for the log")
+	outs := outputs{}
+	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	if err := parse(fs, args, "work", "top", "reason"); err != nil {
+		return err
+	}
+	cmdline, err := os.ReadFile(filepath.Join(*work, cmdlineFile))
+	if err != nil {
+		return err
+	}
+	environ, err := os.ReadFile(filepath.Join(*work, environFile))
+	if err != nil {
+		return err
+	}
+	argv := splitNul(cmdline)
+	if len(argv) == 0 {
+		return errors.New("rerun: the builder's command line is empty")
+	}
+	if *dir != "" && *key != "" {
+		if c, err := cache.Open(*dir); err == nil {
+			if err := c.Remove(*key); err == nil {
+				fmt.Fprintf(stdout, "vanilla: removed cache entry %s\n", (*key)[:min(12, len(*key))])
+			}
+			_ = c.Record(cache.Event{Kind: cache.Miss, Key: *key, Reason: "poisoned: " + *reason})
+		}
+	}
+	fmt.Fprintf(stdout, "vanilla: %s; running the build again from scratch without the cache\n", *reason)
+	if err := resume.Clean(*top, filepath.Base(*work), outs); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(*work); err != nil {
+		return err
+	}
+	if err := os.Chdir(*top); err != nil {
+		return err
+	}
+	env := append(splitNul(environ), rerunVar+"="+*reason)
+	return syscall.Exec(argv[0], argv, env)
+}
+
+func splitNul(b []byte) []string {
+	var out []string
+	for _, s := range strings.Split(string(b), "\x00") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// shellQuote quotes s for bash.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
