@@ -419,8 +419,11 @@ func checkFile(root *os.Root, f fileSum, digest bool) error {
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() || fi.Size() != f.Size {
-		return fmt.Errorf("%s: a %v of %d bytes, the header says a file of %d", f.Name, fi.Mode().Type(), fi.Size(), f.Size)
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%v)", f.Name, fi.Mode().Type())
+	}
+	if fi.Size() != f.Size {
+		return fmt.Errorf("%s: %d bytes, the header says %d", f.Name, fi.Size(), f.Size)
 	}
 	if !digest {
 		return nil
