@@ -113,6 +113,18 @@ var damages = []struct {
 		return os.Symlink("/etc/passwd", filepath.Join(d, "attrs.json"))
 	}, "attrs.json"},
 	{"no lock", func(d string) error { return os.Remove(filepath.Join(d, LockFile)) }, "lock"},
+	{"entry is a symlink", func(d string) error {
+		if err := os.Rename(d, d+".real"); err != nil {
+			return err
+		}
+		return os.Symlink(filepath.Base(d)+".real", d)
+	}, "not a directory"},
+	{"entry is a file", func(d string) error {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+		return os.WriteFile(d, []byte("x"), 0o644)
+	}, "not a directory"},
 }
 
 // TestDamage damages an entry in every way a torn write, a disk or a

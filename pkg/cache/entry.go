@@ -171,6 +171,17 @@ func (c *Cache) entryDir(key string) string { return c.path(EntriesDir, key) }
 func (c *Cache) lockEntry(key string, how int) (*os.File, error) {
 	p := filepath.Join(c.entryDir(key), LockFile)
 	for range 3 {
+		// A symlink in entries/ could make the entry any directory.
+		fi, err := os.Lstat(c.entryDir(key))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			return nil, errNoLock
+		}
 		f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, err := os.Lstat(c.entryDir(key)); err == nil {
@@ -247,7 +258,7 @@ func (c *Cache) Get(key string) (*Entry, error) {
 	lock, err := c.lockEntry(key, syscall.LOCK_SH)
 	if errors.Is(err, errNoLock) {
 		c.removeDamaged(key, nil)
-		return nil, &DamagedError{Key: key, Reason: "no lock file"}
+		return nil, &DamagedError{Key: key, Reason: "not a directory with a lock file"}
 	}
 	if err != nil {
 		return nil, err
@@ -501,7 +512,7 @@ func (c *Cache) Verify(key string) error {
 	}
 	lock, err := c.lockEntry(key, syscall.LOCK_SH)
 	if errors.Is(err, errNoLock) {
-		return &DamagedError{Key: key, Reason: "no lock file"}
+		return &DamagedError{Key: key, Reason: "not a directory with a lock file"}
 	}
 	if err != nil {
 		return err

@@ -185,7 +185,7 @@ func TestStats(t *testing.T) {
 	}
 	for _, ev := range []Event{
 		{Kind: Save, Bytes: 1000}, {Kind: Miss, Reason: "no entry"}, {Kind: Hit, Bytes: 300},
-		{Kind: Miss, Reason: "damaged"}, {Kind: Miss, Reason: "no entry"}, {Kind: Hit, Bytes: 200, Name: strings.Repeat("x", 10000)},
+		{Kind: Miss, Reason: "damaged", Key: strings.Repeat("k", 5000)}, {Kind: Miss, Reason: "no entry"}, {Kind: Hit, Bytes: 200, Name: strings.Repeat("x", 10000)},
 	} {
 		if err := c.Record(ev); err != nil {
 			t.Fatal(err)

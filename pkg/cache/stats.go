@@ -62,7 +62,7 @@ func (c *Cache) Record(ev Event) error {
 	}
 	line, err := json.Marshal(ev)
 	for err == nil && len(line) >= maxEvent {
-		ev.Reason, ev.Name = shorten(ev.Reason), shorten(ev.Name)
+		ev.Reason, ev.Name, ev.Key = shorten(ev.Reason), shorten(ev.Name), shorten(ev.Key)
 		line, err = json.Marshal(ev)
 	}
 	if err != nil {
