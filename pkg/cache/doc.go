@@ -61,6 +61,12 @@
 // entry stored under a wrong key by a buggy or malicious writer is served
 // for that key.
 //
+// Get waits for its shared lock while a remover or a Put finishing its
+// size check holds the lock exclusively (moments, not a build's length),
+// and removes a damaged entry only when no other process holds it. Put
+// keeps an existing entry for its key without looking at it: if that
+// one is damaged, the next Get removes it and the next Put stores again.
+//
 // Locks are flock(2) locks, which NFS may not honour between machines;
 // put the directory on a local filesystem. Renames within the directory
 // must be atomic (so DIR/tmp and DIR/entries are on one filesystem).
