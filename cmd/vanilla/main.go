@@ -118,6 +118,9 @@ func adviceFor(err error) string {
 	if errors.As(err, &rebuilt) {
 		return "build this package without vanillaPackage, or keep $out out of the values " + rebuilt.Tool + " hashes (pass it at install time only)"
 	}
+	if advice := cacheAdvice(err); advice != "" {
+		return advice
+	}
 	var mismatch *drvattrs.MismatchError
 	if errors.As(err, &mismatch) {
 		return "this happens when a split package is changed with lib.overrideDerivation, which changes the final stage alone; " +
