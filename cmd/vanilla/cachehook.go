@@ -79,7 +79,7 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "vanilla: cache miss %s: %s\n", dec.Key[:12], dec.Reason)
-	_ = c.Record(cache.Event{Kind: cache.Miss, Key: dec.Key, Name: *name, Reason: dec.Reason})
+	_ = c.Record(cache.Event{Kind: cache.Miss, Key: dec.Key, Name: *name, Reason: dec.Category})
 	say("miss", "_vanillaCacheDir", d)
 	return nil
 }
@@ -211,7 +211,11 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 			if err := c.Remove(*key); err == nil {
 				fmt.Fprintf(stdout, "vanilla: removed cache entry %s\n", (*key)[:min(12, len(*key))])
 			}
-			_ = c.Record(cache.Event{Kind: cache.Miss, Key: *key, Reason: "poisoned: " + *reason})
+			why := "a later phase failed after a resume"
+			if strings.HasPrefix(*reason, "restoring") {
+				why = "restore failed"
+			}
+			_ = c.Record(cache.Event{Kind: cache.Miss, Key: *key, Reason: why})
 		}
 	}
 	fmt.Fprintf(stdout, "vanilla: %s; running the build again from scratch without the cache\n", *reason)
@@ -236,9 +240,4 @@ func splitNul(b []byte) []string {
 		}
 	}
 	return out
-}
-
-// shellQuote quotes s for bash.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

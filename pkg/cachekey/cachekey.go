@@ -71,6 +71,22 @@ func Compute(attrs drvattrs.Attrs, point Point) (*Key, error) {
 		}
 		kept[name] = v
 	}
+	// Values that name the outputs (makeFlags = [ "PREFIX=${placeholder
+	// "out"}" ]) name them by output name.
+	var pairs []string
+	for _, o := range outputs {
+		b := filepath.Base(attrs[o])
+		if len(b) > storepath.HashLen && storepath.IsHash(b[:storepath.HashLen]) {
+			h := b[:storepath.HashLen]
+			pairs = append(pairs, h, "<output "+o+">", storepath.SeedFlag+storepath.Seed(h), storepath.SeedFlag+"<output "+o+">")
+		}
+	}
+	if len(pairs) > 0 {
+		r := strings.NewReplacer(pairs...)
+		for name, v := range kept {
+			kept[name] = r.Replace(v)
+		}
+	}
 	if point == Build {
 		k.Dropped = dropLateInputs(kept, attrs)
 	}

@@ -20,6 +20,7 @@ func base() drvattrs.Attrs {
 		"stdenv": store + "ffffffffffffffffffffffffffffffff-stdenv", "src": store + "gggggggggggggggggggggggggggggggg-hello.tar.gz",
 		"outputs": "out dev", "out": store + "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh-hello-1.0", "dev": store + "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii-hello-1.0-dev",
 		"nativeBuildInputs": zlib, "configureFlags": "--enable-x", "postInstall": "echo hi",
+		"makeFlags": "PREFIX=" + store + "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh-hello-1.0 -frandom-seed=hhhhhhhhhh",
 	}
 }
 
@@ -41,7 +42,9 @@ func TestCompute(t *testing.T) {
 		attrs          drvattrs.Attrs
 		build, install bool // whether the key stays that of base()
 	}{
-		{"other output paths", with("out", store+"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-hello-1.0", "dev", store+"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-hello-1.0-dev"), true, true},
+		{"other output paths", with("out", store+"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-hello-1.0", "dev", store+"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk-hello-1.0-dev",
+			"makeFlags", "PREFIX="+store+"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-hello-1.0 -frandom-seed=jjjjjjjjjj"), true, true},
+		{"makeFlags naming another path", with("makeFlags", "PREFIX="+store+"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj-hello-1.0 -frandom-seed=hhhhhhhhhh"), false, false},
 		{"postFixup added", with("postFixup", "wrapProgram $out/bin/hello"), true, true},
 		{"dontStrip", with("dontStrip", "1"), true, true},
 		{"postInstall changed", with("postInstall", "echo bye"), true, false},

@@ -14,7 +14,9 @@
 // keeps early (vanillaEarlyAttrs). Inputs, src, system, builder and the
 // stdenv are attributes (store paths), so a change to any of them changes
 // the key. The derivation's own output paths, which change with every
-// late change, are left out; their names stay. At the build point, setup
+// late change, are left out, and in the other attributes' values
+// (makeFlags naming $out) each output's hash, and the -frandom-seed= that
+// nixpkgs derives from it, stand for the output's name. At the build point, setup
 // hooks that only define functions for later phases (makeWrapper and the
 // other late inputs of the classification, and the package's
 // vanillaLateInputs) are left out of the input lists, unless an attribute

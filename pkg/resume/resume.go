@@ -31,6 +31,8 @@ type Decision struct {
 	// Reason says, for a miss, why: no entry of the package, or the
 	// attributes in which the nearest entry differs.
 	Reason string
+	// Category is Reason as stats count it.
+	Category string
 }
 
 // LookupOptions say what to look up.
@@ -78,10 +80,13 @@ func Lookup(opts LookupOptions) (*Decision, error) {
 		return nil, err
 	case near == nil:
 		d.Reason = "no entry of " + opts.Name
+		d.Category = "no entry"
 	case len(differ) == 0:
 		d.Reason = "the nearest entry has the same attributes (another helper version, or the input lists changed)"
+		d.Category = "input lists or version differ"
 	default:
 		d.Reason = "nearest entry differs in " + strings.Join(differ, ", ")
+		d.Category = "differs in " + strings.Join(differ, ", ")
 	}
 	return d, nil
 }
@@ -123,6 +128,9 @@ func Store(opts StoreOptions) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store %s: %w", short(k.Sum), err)
+	}
+	if m != nil {
+		_ = opts.Cache.Record(cache.Event{Kind: cache.Save, Key: k.Sum, Name: opts.Name, Bytes: m.Stats.Compressed})
 	}
 	if opts.MaxSize > 0 {
 		if _, err := opts.Cache.GC(opts.MaxSize); err != nil {
@@ -175,6 +183,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	if err := opts.Cache.Used(opts.Key); err != nil {
 		fmt.Fprintf(opts.Log, "vanilla: warning: cache: %v\n", err)
 	}
+	_ = opts.Cache.Record(cache.Event{Kind: cache.Hit, Key: opts.Key, Name: e.Info.Name, Bytes: e.Info.Size})
 	return nil
 }
 
