@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b] [-scenarios fixup,install,wrapdep]
+//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b] [-scenarios fixup,install,wrapdep] [-tools vanilla,cbt,join,hook]
 package main
 
 import (
@@ -41,19 +41,24 @@ func main() {
 	out := flag.String("out", "", "where to write results.md and results.png (default bench/results)")
 	only := flag.String("workloads", "", "comma-separated workloads to run (default: all)")
 	scen := flag.String("scenarios", "", "comma-separated late changes to measure, of fixup, install, wrapdep (default: all; the clean build always)")
+	toolsFlag := flag.String("tools", "", "comma-separated tools to measure next to the plain build, of vanilla, cbt, join, hook (default: all)")
 	flag.Parse()
 	if *quick && *smoke {
 		fmt.Fprintln(os.Stderr, "bench: -quick and -smoke exclude each other")
 		os.Exit(2)
 	}
-	if err := run(*quick, *smoke, *reps, *out, *only, *scen); err != nil {
+	if err := run(*quick, *smoke, *reps, *out, *only, *scen, *toolsFlag); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick, smoke bool, reps int, out, only, scen string) error {
+func run(quick, smoke bool, reps int, out, only, scen, toolsFlag string) error {
 	chosenScenarios, err := chooseScenarios(scen)
+	if err != nil {
+		return err
+	}
+	chosenTools, err := chooseTools(toolsFlag)
 	if err != nil {
 		return err
 	}
@@ -95,7 +100,7 @@ func run(quick, smoke bool, reps int, out, only, scen string) error {
 	var results []*result
 	start := time.Now()
 	for _, w := range chosen {
-		r, err := b.measure(w, reps, chosenScenarios)
+		r, err := b.measure(w, reps, chosenScenarios, chosenTools)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.name, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -45,9 +46,14 @@ const (
 	vanilla = "nix-vanilla"
 	cbt     = "checkpointBuildTools"
 	join    = "-unwrapped + symlinkJoin"
+	hooked  = "vanillaHook (hook mode)"
 )
 
-var tools = []string{plain, vanilla, cbt, join}
+var tools = []string{plain, vanilla, cbt, join, hooked}
+
+// toolFlags name the tools for -tools. The plain build is always measured:
+// every ratio is over it.
+var toolFlags = map[string]string{"vanilla": vanilla, "cbt": cbt, "join": join, "hook": hooked}
 
 // A step is one timed build: a scenario of a tool, built in a mode of
 // bench/workload.nix with extra arguments.
@@ -56,14 +62,20 @@ type step struct {
 	extra                []string
 }
 
-// steps lists the builds of one repetition, in order: each tool's clean
-// build before its late changes, which resume from it. Plain builds have
-// no late changes (they rebuild whole), nor has the hand-written split a
-// postInstall change (it lives in the unwrapped derivation: the same
-// builds as its clean build). Late changes not in chosen are left out.
-func steps(chosen []string) []step {
+// steps lists the builds of repetition rep (from 1), in order: each
+// tool's clean build before its late changes, which resume from it. Plain
+// builds have no late changes (they rebuild whole), nor has the
+// hand-written split a postInstall change (it lives in the unwrapped
+// derivation: the same builds as its clean build). Late changes not in
+// chosen and tools not in chosenTools are left out. The hook mode's first
+// build is paired with the plain build: in even repetitions it comes first.
+func steps(chosen, chosenTools []string, rep int) []step {
 	all := []step{
 		{clean, plain, "plain", nil},
+		{clean, hooked, "hook", nil},
+		{postInstall, hooked, "hook", []string{"installNote", "changed"}},
+		{postFixup, hooked, "hook", []string{"fixupNote", "changed"}},
+		{wrapDep, hooked, "hook", []string{"wrapDep", newWrapDep}},
 		{clean, vanilla, "vanilla", nil},
 		{postFixup, vanilla, "vanilla", []string{"fixupNote", "changed"}},
 		{postInstall, vanilla, "vanilla", []string{"installNote", "changed"}},
@@ -78,11 +90,40 @@ func steps(chosen []string) []step {
 	}
 	var out []step
 	for _, st := range all {
-		if st.scenario == clean || contains(chosen, st.scenario) {
+		if (st.scenario == clean || contains(chosen, st.scenario)) && (st.tool == plain || contains(chosenTools, st.tool)) {
 			out = append(out, st)
 		}
 	}
+	if rep%2 == 0 && contains(chosenTools, hooked) {
+		out[0], out[1] = out[1], out[0]
+	}
 	return out
+}
+
+// chooseTools turns the -tools flag into tools: plain and every other
+// tool when it is empty, else plain and the ones it names.
+func chooseTools(flagValue string) ([]string, error) {
+	if flagValue == "" {
+		return tools, nil
+	}
+	chosen := []string{plain}
+	for _, key := range strings.Split(flagValue, ",") {
+		t, ok := toolFlags[key]
+		if !ok {
+			return nil, fmt.Errorf("-tools: unknown tool %q (known: vanilla, cbt, join, hook)", key)
+		}
+		if !contains(chosen, t) {
+			chosen = append(chosen, t)
+		}
+	}
+	// In the order of tools, whatever the flag's.
+	var ordered []string
+	for _, t := range tools {
+		if contains(chosen, t) {
+			ordered = append(ordered, t)
+		}
+	}
+	return ordered, nil
 }
 
 // result holds one workload's measurements.
@@ -102,7 +143,14 @@ type result struct {
 	tarSec, cpSec, untarSec []float64
 	// Throughput of the hash rewrite and of a plain read, MB/s.
 	rewriteMBs, readMBs float64
+	// hook holds what the log of each hook-mode build said, and phases
+	// the phases' durations of the plain and hook-mode builds.
+	hook   []hookBuild
+	phases map[string][]phaseTimes
 }
+
+// phaseKey indexes result.phases.
+func phaseKey(scenario, tool string) string { return scenario + "/" + tool }
 
 type bench struct {
 	bed *testbed.Bed
@@ -113,6 +161,13 @@ type bench struct {
 // build builds bench/workload.nix with the given arguments and returns the
 // seconds it took and the build log.
 func (b *bench) build(args map[string]string, attr string) (float64, string, error) {
+	sec, log, _, err := b.buildOn(b.bed, args, attr)
+	return sec, log, err
+}
+
+// buildOn is build with another test bed's settings, and returns the log's
+// lines with the time each arrived too.
+func (b *bench) buildOn(bed *testbed.Bed, args map[string]string, attr string) (float64, string, []timedLine, error) {
 	cmdArgs := []string{b.bed.Path("bench/workload.nix"), "--no-out-link"}
 	keys := make([]string, 0, len(args))
 	for k := range args {
@@ -126,20 +181,21 @@ func (b *bench) build(args map[string]string, attr string) (float64, string, err
 		cmdArgs = append(cmdArgs, "-A", attr)
 	}
 	cmd := exec.CommandContext(b.ctx, "nix-build", cmdArgs...)
-	cmd.Env = b.bed.Env()
-	var logBuf strings.Builder
-	cmd.Stderr = &logBuf
+	cmd.Env = bed.Env()
 	start := time.Now()
+	logBuf := &timedWriter{start: start}
+	cmd.Stderr = logBuf
 	out, err := cmd.Output()
 	sec := time.Since(start).Seconds()
+	logBuf.flush()
 	if err != nil {
-		return 0, "", fmt.Errorf("nix-build %s: %w\n%s", strings.Join(cmdArgs, " "), err, tail(logBuf.String(), 30))
+		return 0, "", nil, fmt.Errorf("nix-build %s: %w\n%s", strings.Join(cmdArgs, " "), err, tail(logBuf.text.String(), 30))
 	}
-	return sec, strings.TrimSpace(string(out)) + "\n" + logBuf.String(), nil
+	return sec, strings.TrimSpace(string(out)) + "\n" + logBuf.text.String(), logBuf.lines, nil
 }
 
-func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) {
-	r := &result{workload: w, times: map[string]map[string][]float64{}, failed: map[string]map[string]string{}}
+func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*result, error) {
+	r := &result{workload: w, times: map[string]map[string][]float64{}, failed: map[string]map[string]string{}, phases: map[string][]phaseTimes{}}
 	for _, s := range scenarios {
 		r.times[s] = map[string][]float64{}
 		r.failed[s] = map[string]string{}
@@ -152,6 +208,7 @@ func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) 
 	if _, _, err := b.build(map[string]string{"workload": w.name, "mode": "tools", "wrapDep": newWrapDep}, ""); err != nil {
 		return nil, err
 	}
+	prevCache := ""
 	for rep := 1; rep <= reps; rep++ {
 		stamp := fmt.Sprintf("%d-%d", time.Now().UnixNano(), rep)
 		args := func(mode string, extra ...string) map[string]string {
@@ -162,7 +219,29 @@ func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) 
 			return a
 		}
 		fmt.Fprintf(b.log, "bench: %s, repetition %d of %d\n", w.name, rep, reps)
-		for _, st := range steps(chosen) {
+		// The hook mode's cache: a new one for each repetition.
+		var hookBed *testbed.Bed
+		if contains(chosenTools, hooked) {
+			if prevCache != "" {
+				os.RemoveAll(prevCache)
+			}
+			dir, err := newHookCache()
+			if err != nil {
+				return nil, err
+			}
+			prevCache = dir
+			defer os.RemoveAll(dir)
+			hookBed = b.bed.With("extra-sandbox-paths = " + dir)
+			hookArgs := args
+			args = func(mode string, extra ...string) map[string]string {
+				a := hookArgs(mode, extra...)
+				if mode == "hook" {
+					a["cacheDir"] = dir
+				}
+				return a
+			}
+		}
+		for _, st := range steps(chosen, chosenTools, rep) {
 			if st.tool == cbt && st.scenario != clean && len(r.times[clean][cbt]) < rep {
 				// This repetition's prepareCheckpointBuild failed.
 				if r.failed[st.scenario][cbt] == "" {
@@ -170,7 +249,17 @@ func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) 
 				}
 				continue
 			}
-			sec, log, err := b.build(args(st.mode, st.extra...), "")
+			bed := b.bed
+			if st.tool == hooked {
+				// The helper again, untimed: the bench evaluates the
+				// working tree, and a helper changed since the last build
+				// would be rebuilt inside the timed one.
+				if _, _, err := b.build(map[string]string{"workload": w.name, "mode": "tools", "wrapDep": newWrapDep}, ""); err != nil {
+					return nil, err
+				}
+				bed = hookBed
+			}
+			sec, log, lines, err := b.buildOn(bed, args(st.mode, st.extra...), "")
 			if err != nil && st.tool == cbt {
 				r.failed[st.scenario][cbt] = failure(err.Error())
 				fmt.Fprintf(b.log, "bench: %s, %s, %s: failed: %s\n", w.name, st.scenario, st.tool, r.failed[st.scenario][cbt])
@@ -180,11 +269,24 @@ func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) 
 				return nil, err
 			}
 			record(st.scenario, st.tool, sec)
+			if st.tool == plain || st.tool == hooked {
+				k := phaseKey(st.scenario, st.tool)
+				r.phases[k] = append(r.phases[k], phases(lines, sec))
+			}
+			if st.tool == hooked {
+				h := readHookLog(lines)
+				h.scenario = st.scenario
+				r.hook = append(r.hook, h)
+				fmt.Fprintf(b.log, "bench: %s, %s, %s: %s\n", w.name, st.scenario, st.tool, h.decision)
+			}
 			if st.scenario == clean && st.tool == vanilla {
 				r.saveSec = append(r.saveSec, logSeconds(log, "vanilla: saved checkpoint:"))
 				r.restoreSec = append(r.restoreSec, logSeconds(log, "vanilla: restored"))
 				r.unpackSec = append(r.unpackSec, logSeconds(log, "vanilla: unpacked the source again"))
 			}
+		}
+		if !contains(chosenTools, vanilla) {
+			continue
 		}
 		path, err := b.outPath(args("vanilla"), "vanilla.checkpoint")
 		if err != nil {
@@ -195,6 +297,28 @@ func (b *bench) measure(w workload, reps int, chosen []string) (*result, error) 
 		}
 	}
 	return r, nil
+}
+
+// newHookCache makes an empty cache directory for the hook mode, set up as
+// docs/cache.md says (group nixbld, setgid, writable by the group), in
+// TMPDIR: on the file system of the build directories.
+func newHookCache() (string, error) {
+	dir, err := os.MkdirTemp("", "vanilla-bench-cache-")
+	if err != nil {
+		return "", err
+	}
+	g, err := user.LookupGroup("nixbld")
+	if err != nil {
+		return "", err
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chown(dir, -1, gid); err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o775|os.ModeSetgid)
 }
 
 // outPath builds an attribute and returns its store path.

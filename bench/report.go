@@ -65,13 +65,15 @@ func report(results []*result, reps int, took time.Duration) string {
 	b.WriteString("A *plain* build has no checkpoint: a late change rebuilds it whole, so its late-change cells repeat its clean build. " +
 		"*checkpointBuildTools* is nixpkgs' `prepareCheckpointBuild` (clean) and `mkCheckpointBuild` (changes), which reruns every phase on the saved build tree. " +
 		"*-unwrapped + symlinkJoin* is the split nixpkgs writes by hand: the workload without its wrapper as `NAME-unwrapped`, and a derivation that links it and wraps the program (the postFixup change goes to that wrapper). " +
+		"*vanillaHook (hook mode)* is the package with `vanillaHook` in nativeBuildInputs and a local cache (`vanillaCacheDir`, docs/cache.md), new and empty for each repetition, in TMPDIR: its clean build is the first (a miss that stores both resume points), its late changes resume from it; its first build is paired with the plain build (alternate order) and its ratios are over the plain build of the same repetition. " +
 		"Every workload wraps one of its programs with a small Python library on PYTHONPATH (propagated, declared in `vanillaLateInputs`); *wrapping dependency changed* bumps that library's version.\n\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "## %s\n\n%s.\n\n", r.workload.name, r.workload.what)
 		scenarioTable(&b, r, reps)
 		measures(&b, r)
+		hookSection(&b, r)
 	}
-	b.WriteString("Not measured yet: P6 (a one-file source change, incremental against checkpointBuildTools) and hook mode, which wait for the issues that add them.\n\n![rebuild times](results.png)\n")
+	b.WriteString("Not measured yet: P6 (a one-file source change, incremental against checkpointBuildTools), which waits for the issue that adds it.\n\n![rebuild times](results.png)\n")
 	return b.String()
 }
 
@@ -85,11 +87,35 @@ func measured(r *result, s string) bool {
 	return false
 }
 
+// toolMeasured reports whether tool t has a time or a failure in any
+// scenario of r.
+func toolMeasured(r *result, t string) bool {
+	for _, s := range scenarios {
+		if len(r.times[s][t]) > 0 || r.failed[s][t] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// shownTools are the plain build and the tools measured in r: a table's
+// columns.
+func shownTools(r *result) []string {
+	shown := []string{plain}
+	for _, t := range tools[1:] {
+		if toolMeasured(r, t) {
+			shown = append(shown, t)
+		}
+	}
+	return shown
+}
+
 // scenarioTable writes the times of each scenario and tool, as a share of
 // the plain clean build, and the failures under it.
 func scenarioTable(b *strings.Builder, r *result, reps int) {
 	plainClean := summarize(r.times[clean][plain]).median
-	fmt.Fprintf(b, "| scenario | %s |\n| --- |%s\n", strings.Join(tools, " | "), strings.Repeat(" --- |", len(tools)))
+	shown := shownTools(r)
+	fmt.Fprintf(b, "| scenario | %s |\n| --- |%s\n", strings.Join(shown, " | "), strings.Repeat(" --- |", len(shown)))
 	var notes []string
 	note := func(n string) string {
 		for i, x := range notes {
@@ -105,7 +131,7 @@ func scenarioTable(b *strings.Builder, r *result, reps int) {
 			continue
 		}
 		cells := []string{s, summarize(r.times[clean][plain]).seconds()}
-		for _, t := range tools[1:] {
+		for _, t := range shown[1:] {
 			xs := r.times[s][t]
 			if t == join && s == postInstall {
 				xs = r.times[clean][join]
@@ -143,8 +169,12 @@ func share(r *result, s string, plainClean float64) string {
 	return ratio(summarize(r.times[s][vanilla]).median, plainClean)
 }
 
-// measures writes the goals' measures and the checkpoint's figures.
+// measures writes the goals' measures and the checkpoint's figures, for
+// nix-vanilla's split if it was measured.
 func measures(b *strings.Builder, r *result) {
+	if !toolMeasured(r, vanilla) {
+		return
+	}
 	plainClean := summarize(r.times[clean][plain]).median
 	st := r.stats
 	tree := st.Bytes + st.PristineBytes
@@ -192,6 +222,15 @@ func machine() string {
 func plot(results []*result, dir string) error {
 	var data strings.Builder
 	groups := 0
+	var plotted []string
+	for _, t := range tools {
+		for _, r := range results {
+			if t == plain || toolMeasured(r, t) {
+				plotted = append(plotted, t)
+				break
+			}
+		}
+	}
 	for _, r := range results {
 		for _, s := range scenarios {
 			if s != clean && !measured(r, s) {
@@ -199,7 +238,7 @@ func plot(results []*result, dir string) error {
 			}
 			groups++
 			fmt.Fprintf(&data, "\"%s\\n%s\"", r.workload.name, strings.Replace(s, " changed", "\\nchanged", 1))
-			for _, t := range tools {
+			for _, t := range plotted {
 				xs := r.times[s][t]
 				if t == plain || (t == join && s == postInstall) {
 					xs = r.times[clean][t]
@@ -227,12 +266,200 @@ set key top right
 set xtics rotate by 0 font ",8"
 set bmargin 5
 set grid ytics
-plot %q using 2:xtic(1) title "plain" lc rgb "#888888", '' using 3 title "nix-vanilla" lc rgb "#2a7ab0", '' using 4 title "checkpointBuildTools" lc rgb "#d08030", '' using 5 title "-unwrapped + symlinkJoin" lc rgb "#60a050"
-`, width, filepath.Join(dir, "results.png"), datFile)
+plot %s
+`, width, filepath.Join(dir, "results.png"), plotColumns(datFile, plotted))
 	cmd := exec.Command("gnuplot")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("gnuplot: %v\n%s", err, out)
 	}
 	return os.Remove(datFile)
+}
+
+// plotColors are the tools' colours in the plot.
+var plotColors = map[string]string{plain: "#888888", vanilla: "#2a7ab0", cbt: "#d08030", join: "#60a050", hooked: "#a050a0"}
+
+// plotColumns is gnuplot's plot command for the data file's columns, one
+// per tool.
+func plotColumns(datFile string, plotted []string) string {
+	var cols []string
+	for i, t := range plotted {
+		src := "''"
+		using := fmt.Sprintf("%d", i+2)
+		if i == 0 {
+			src, using = fmt.Sprintf("%q", datFile), using+":xtic(1)"
+		}
+		cols = append(cols, fmt.Sprintf("%s using %s title %q lc rgb %q", src, using, t, plotColors[t]))
+	}
+	return strings.Join(cols, ", ")
+}
+
+// pairedShare formats hook-mode build s over the plain clean build of the
+// same repetition: the median of those ratios, their spread and how many.
+func pairedShare(r *result, s string) string {
+	p, h := r.times[clean][plain], r.times[s][hooked]
+	var ratios []float64
+	for i := 0; i < len(p) && i < len(h); i++ {
+		ratios = append(ratios, 100*h[i]/p[i])
+	}
+	if len(ratios) == 0 {
+		return "not measured"
+	}
+	sum := summarize(ratios)
+	n := fmt.Sprintf("%d pairs", len(ratios))
+	if len(ratios) == 1 {
+		return fmt.Sprintf("%.1f %%, 1 pair", sum.median)
+	}
+	return fmt.Sprintf("%.1f %% (%.1f–%.1f), %s", sum.median, sum.min, sum.max, n)
+}
+
+// hookScenarios are the hook mode's builds in the order they run.
+var hookScenarios = []string{clean, postInstall, postFixup, wrapDep}
+
+// hookSection writes the hook mode's measures and where its time goes: the
+// phases of its builds next to the plain build's, what it stored and
+// restored, and what the cache decided.
+func hookSection(b *strings.Builder, r *result) {
+	if !toolMeasured(r, hooked) {
+		return
+	}
+	fmt.Fprintf(b, "\n| hook mode, paired with the plain build of each repetition | median (min–max) of the ratios | goal |\n| --- | --- | --- |\n")
+	fmt.Fprintf(b, "| H1 first hooked build (cold cache) / plain build | %s | ≤ 105 %% |\n", pairedShare(r, clean))
+	fmt.Fprintf(b, "| H2 postInstall change, next invocation / plain build | %s | ≤ 10 %% |\n", pairedShare(r, postInstall))
+	fmt.Fprintf(b, "| H3 postFixup change, next invocation / plain build | %s | ≤ 2 %% |\n", pairedShare(r, postFixup))
+	if len(r.times[wrapDep][hooked]) > 0 {
+		fmt.Fprintf(b, "| wrapping dependency change, next invocation / plain build | %s | |\n", pairedShare(r, wrapDep))
+	}
+
+	// The phases, in the order they first appear.
+	type column struct {
+		title string
+		key   string
+	}
+	cols := []column{{"plain", phaseKey(clean, plain)}}
+	for _, s := range hookScenarios {
+		if len(r.phases[phaseKey(s, hooked)]) > 0 {
+			title := "hooked, first build"
+			if s != clean {
+				title = "hooked, " + s
+			}
+			cols = append(cols, column{title, phaseKey(s, hooked)})
+		}
+	}
+	var order []string
+	for _, c := range cols {
+		for _, p := range r.phases[c.key] {
+			for _, name := range phaseOrder(p) {
+				if !contains(order, name) {
+					order = append(order, name)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(b, "\nWhere the time goes: each phase's median seconds, from its `Running phase:` log line to the next; *(start)* is evaluation, instantiation and the cache lookup; a resumed build's restore is in its unpackPhase.\n\n")
+	titles := make([]string, len(cols))
+	for i, c := range cols {
+		titles[i] = c.title
+	}
+	fmt.Fprintf(b, "| phase | %s |\n| --- |%s\n", strings.Join(titles, " | "), strings.Repeat(" ---: |", len(cols)))
+	for _, name := range order {
+		cells := []string{name}
+		for _, c := range cols {
+			var xs []float64
+			for _, p := range r.phases[c.key] {
+				if v, ok := p[name]; ok {
+					xs = append(xs, v)
+				}
+			}
+			if len(xs) == 0 {
+				cells = append(cells, "–")
+			} else {
+				cells = append(cells, fmt.Sprintf("%.1f", summarize(xs).median))
+			}
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+	}
+	cells := []string{"nix-build, whole"}
+	cells = append(cells, fmt.Sprintf("%.1f", summarize(r.times[clean][plain]).median))
+	for _, s := range hookScenarios {
+		if len(r.phases[phaseKey(s, hooked)]) > 0 {
+			cells = append(cells, fmt.Sprintf("%.1f", summarize(r.times[s][hooked]).median))
+		}
+	}
+	fmt.Fprintf(b, "| %s |\n\n", strings.Join(cells, " | "))
+
+	// What was stored, restored, decided.
+	stored := map[string][]float64{}
+	size := map[string]string{}
+	var points []string
+	restored := map[string][]float64{}
+	decisions := map[string]map[string]int{}
+	for _, h := range r.hook {
+		for _, e := range h.stored {
+			if !contains(points, e.point) {
+				points = append(points, e.point)
+			}
+			stored[e.point] = append(stored[e.point], e.sec)
+			size[e.point] = e.size
+		}
+		if strings.HasPrefix(h.decision, "hit") {
+			restored[h.scenario] = append(restored[h.scenario], h.restoreSec)
+		}
+		if decisions[h.scenario] == nil {
+			decisions[h.scenario] = map[string]int{}
+		}
+		d := h.decision
+		if h.missWhy != "" {
+			d += " (" + h.missWhy + ")"
+		}
+		decisions[h.scenario][d]++
+	}
+	for _, pt := range points {
+		fmt.Fprintf(b, "- stored %s: %s; %s from the log line before it (the store, and what the phase did after its last line)\n",
+			pt, size[pt], summarize(stored[pt]).seconds())
+	}
+	for _, s := range hookScenarios {
+		if len(decisions[s]) == 0 {
+			continue
+		}
+		var ds []string
+		for d, n := range decisions[s] {
+			ds = append(ds, fmt.Sprintf("%s ×%d", d, n))
+		}
+		sort.Strings(ds)
+		line := fmt.Sprintf("- %s: %s", orFirstBuild(s), strings.Join(ds, ", "))
+		if xs := restored[s]; len(xs) > 0 {
+			line += fmt.Sprintf("; restore %s (as it logs it)", summarize(xs).seconds())
+		}
+		fmt.Fprintf(b, "%s\n", line)
+	}
+	b.WriteString("\n")
+}
+
+// phaseOrder lists a build's phases in the order they ran: the start first,
+// then as they appear (phaseTimes keeps no order: by name, the usual ones
+// in stdenv's order).
+func phaseOrder(p phaseTimes) []string {
+	known := []string{startPhase, "unpackPhase", "patchPhase", "updateAutotoolsGnuConfigScriptsPhase", "autoreconfPhase", "configurePhase", "buildPhase", "checkPhase", "installPhase", "fixupPhase", "installCheckPhase", "distPhase"}
+	var out []string
+	for _, k := range known {
+		if _, ok := p[k]; ok {
+			out = append(out, k)
+		}
+	}
+	var rest []string
+	for k := range p {
+		if !contains(known, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
+
+func orFirstBuild(s string) string {
+	if s == clean {
+		return "first build"
+	}
+	return s
 }

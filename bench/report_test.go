@@ -38,8 +38,8 @@ func TestReportFailures(t *testing.T) {
 	}
 	md := report([]*result{r}, 3, time.Minute)
 	for _, want := range []string{
-		"| postFixup changed | 11.0 s (10.0–12.0) | 1.0 s = 9.1 % | 9.0 s = 81.8 %; fails 2 of 3 times (1) | – |",
-		"| postInstall changed | 11.0 s (10.0–12.0) | 2.0 s = 18.2 % | fails (2) | – |",
+		"| postFixup changed | 11.0 s (10.0–12.0) | 1.0 s = 9.1 % | 9.0 s = 81.8 %; fails 2 of 3 times (1) |",
+		"| postInstall changed | 11.0 s (10.0–12.0) | 2.0 s = 18.2 % | fails (2) |",
 		"(1) checkpointBuildTools, postFixup changed: `make: *** oops`",
 		"(2) checkpointBuildTools, postInstall changed: `make: *** again`",
 	} {
@@ -106,7 +106,7 @@ func TestChooseScenarios(t *testing.T) {
 
 func TestSteps(t *testing.T) {
 	var got []string
-	for _, st := range steps([]string{wrapDep}) {
+	for _, st := range steps([]string{wrapDep}, []string{plain, vanilla, cbt, join}, 1) {
 		got = append(got, st.scenario+"/"+st.tool)
 	}
 	want := []string{
@@ -115,5 +115,123 @@ func TestSteps(t *testing.T) {
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("steps(wrapdep) = %q, want %q", got, want)
+	}
+}
+
+// TestStepsHook: the hook mode's builds, its first build paired with the
+// plain build, first in even repetitions.
+func TestStepsHook(t *testing.T) {
+	for _, tt := range []struct {
+		rep  int
+		want []string
+	}{
+		{1, []string{clean + "/" + plain, clean + "/" + hooked, postInstall + "/" + hooked, postFixup + "/" + hooked}},
+		{2, []string{clean + "/" + hooked, clean + "/" + plain, postInstall + "/" + hooked, postFixup + "/" + hooked}},
+	} {
+		var got []string
+		for _, st := range steps([]string{postFixup, postInstall}, []string{plain, hooked}, tt.rep) {
+			got = append(got, st.scenario+"/"+st.tool)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("repetition %d: steps = %q, want %q", tt.rep, got, tt.want)
+		}
+	}
+}
+
+func TestChooseTools(t *testing.T) {
+	tests := []struct {
+		flag string
+		want []string
+		err  bool
+	}{
+		{"", tools, false},
+		{"hook", []string{plain, hooked}, false},
+		{"hook,vanilla", []string{plain, vanilla, hooked}, false},
+		{"plain", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := chooseTools(tt.flag)
+		if (err != nil) != tt.err || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("chooseTools(%q) = %q, %v; want %q, error %v", tt.flag, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestReadHookLog(t *testing.T) {
+	lines := []timedLine{
+		{0.5, "vanilla: cache miss 9cb0280427ba: no entry of make-baked-1.0"},
+		{0.6, "Running phase: unpackPhase"},
+		{1.0, "Running phase: buildPhase"},
+		{4.0, "cc -o greet greet.c"},
+		{5.5, "vanilla: cache: stored the build tree and outputs after buildPhase as 9cb0280427ba (15.9 KiB in 2 files, 2.7 KiB compressed)"},
+		{5.6, "Running phase: installPhase"},
+		{6.0, "vanilla: cache: stored the build tree and outputs after installPhase as 32d3918411a5 (31.7 KiB in 4 files, 3.0 KiB compressed)"},
+		{6.1, "Running phase: fixupPhase"},
+	}
+	h := readHookLog(lines)
+	if h.decision != "miss" || h.missWhy != "no entry of make-baked-1.0" || len(h.stored) != 2 {
+		t.Fatalf("readHookLog = %+v", h)
+	}
+	if e := h.stored[0]; e.point != "after buildPhase" || e.size != "15.9 KiB in 2 files, 2.7 KiB compressed" || e.sec < 1.49 || e.sec > 1.51 {
+		t.Errorf("stored[0] = %+v", e)
+	}
+	p := phases(lines, 7)
+	for name, want := range map[string]float64{startPhase: 0.6, "unpackPhase": 0.4, "buildPhase": 4.6, "installPhase": 0.5, "fixupPhase": 0.9} {
+		if got := p[name]; got < want-0.01 || got > want+0.01 {
+			t.Errorf("phases[%s] = %.2f, want %.2f", name, got, want)
+		}
+	}
+
+	h = readHookLog([]timedLine{
+		{0.2, "Running phase: unpackPhase"},
+		{0.4, "vanilla: restored 16 kB in 2 files from /c/entries/2f02, store paths rewritten in 2, 1 build-ids recomputed, 0.25 s"},
+		{0.5, "vanilla: cache hit 2f023def48cd (the build tree and outputs after buildPhase, stored 0s ago)"},
+	})
+	if h.decision != "hit after buildPhase" || h.restoreSec != 0.25 {
+		t.Errorf("readHookLog of a hit = %+v", h)
+	}
+}
+
+// TestReportHook: the hook mode's column, its paired ratios (the median of
+// each repetition's ratio, not the ratio of medians), and its section.
+func TestReportHook(t *testing.T) {
+	r := &result{
+		workload: workload{name: "w", what: "a workload"},
+		times: map[string]map[string][]float64{
+			clean:       {plain: {100, 110, 120}, hooked: {102, 121, 114}},
+			postInstall: {hooked: {5, 5.5, 6}},
+			postFixup:   {hooked: {1, 1.1, 1.2}},
+		},
+		failed: map[string]map[string]string{},
+		phases: map[string][]phaseTimes{
+			phaseKey(clean, plain):        {{startPhase: 1, "buildPhase": 90}},
+			phaseKey(clean, hooked):       {{startPhase: 1, "buildPhase": 95}},
+			phaseKey(postInstall, hooked): {{startPhase: 1, "installPhase": 3}},
+			phaseKey(postFixup, hooked):   {{startPhase: 1, "fixupPhase": 0.1}},
+		},
+		hook: []hookBuild{
+			{scenario: clean, decision: "miss", missWhy: "no entry of w", stored: []storedEntry{{"after buildPhase", "1 MiB in 3 files, 10 KiB compressed", 2}}},
+			{scenario: postInstall, decision: "hit after buildPhase", restoreSec: 0.5},
+		},
+	}
+	md := report([]*result{r}, 3, time.Minute)
+	for _, want := range []string{
+		"| scenario | plain | vanillaHook (hook mode) |",
+		"| clean build | 110.0 s (100.0–120.0) | 114.0 s (102.0–121.0) = 103.6 % |",
+		"| H1 first hooked build (cold cache) / plain build | 102.0 % (95.0–110.0), 3 pairs | ≤ 105 % |",
+		"| H2 postInstall change, next invocation / plain build | 5.0 % (5.0–5.0), 3 pairs | ≤ 10 % |",
+		"| phase | plain | hooked, first build | hooked, postInstall changed | hooked, postFixup changed |",
+		"| buildPhase | 90.0 | 95.0 | – | – |",
+		"| nix-build, whole | 110.0 | 114.0 | 5.5 | 1.1 |",
+		"- stored after buildPhase: 1 MiB in 3 files, 10 KiB compressed; 2.0 s from the log line",
+		"- first build: miss (no entry of w) ×1",
+		"- postInstall changed: hit after buildPhase ×1; restore 0.5 s",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "P1 postFixup") || strings.Contains(md, "checkpointBuildTools |") {
+		t.Errorf("report has nix-vanilla's measures or columns without their builds:\n%s", md)
 	}
 }

@@ -9,6 +9,10 @@
 #   symlinkJoin  the package split by hand as nixpkgs splits ceph: the
 #                workload without its wrapper as `NAME-unwrapped`, and a
 #                derivation that links it and wraps the program
+#   hook         hook mode: the package with vanillaHook in
+#                nativeBuildInputs and `vanillaCacheDir = cacheDir` (a
+#                local cache the sandbox must see: extra-sandbox-paths);
+#                see docs/cache.md
 #   tools        everything the others build with (built once, untimed)
 #
 # Every workload is a package with a wrapped program, as nixpkgs writes
@@ -25,6 +29,8 @@
 # Example:
 #   nix-build bench/workload.nix --argstr workload binutils --argstr mode vanilla --argstr stamp 1
 #   nix-build bench/workload.nix --argstr workload demo --argstr mode vanilla --argstr wrapDep 2.0
+#   nix-build bench/workload.nix --argstr workload demo --argstr mode hook --argstr cacheDir /tmp/c \
+#     --option extra-sandbox-paths /tmp/c
 {
   workload,
   mode ? "plain",
@@ -33,6 +39,8 @@
   installNote ? "",
   wrapDep ? firstWrapDep,
   firstWrapDep ? "1.0",
+  # The hook mode's cache directory (not part of the cache key).
+  cacheDir ? "/nix/var/cache/vanilla",
 }:
 let
   pkgs = import ../nix/host-pkgs.nix { overlays = [ (import ../nix/overlay.nix) ]; };
@@ -145,10 +153,14 @@ let
     } (dependency firstWrapDep)
   );
   vanilla = package.overrideAttrs { vanillaPackage = true; };
+  hook = package.overrideAttrs (old: {
+    nativeBuildInputs = (old.nativeBuildInputs or [ ]) ++ [ pkgs.vanillaHook ];
+    vanillaCacheDir = cacheDir;
+  });
 in
 {
   plain = package;
-  inherit vanilla;
+  inherit vanilla hook;
   cbtPrepare = cbtArtifacts;
   cbt = cbt.mkCheckpointBuild package cbtArtifacts;
   symlinkJoin = symlinkJoin (dependency wrapDep);
@@ -156,6 +168,7 @@ in
     vanilla.vanilla.inputDerivation
     pkgs.makeWrapper
     pkgs.vanilla-helper
+    pkgs.vanillaHook
     (dependency firstWrapDep)
     (dependency wrapDep)
   ];

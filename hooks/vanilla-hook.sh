@@ -465,16 +465,15 @@ _vanillaCacheResume() {
     fi
 }
 
-# _vanillaCacheRerun REASON: run the build again from scratch (the helper
-# executes the builder again; it returns only if it cannot).
+# _vanillaCacheRerun REASON: run the build again from scratch.
 _vanillaCacheRerun() {
     local _vanillaArgs
     _vanillaOutputArgs
     cd "$NIX_BUILD_TOP" || return 1
-    "$_vanillaHelper" cache rerun -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -work "$_vanillaWork" \
+    # The helper takes the builder's place (its process), empties the
+    # build, and executes the builder again.
+    exec "$_vanillaHelper" cache rerun -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -work "$_vanillaWork" \
         -top "$NIX_BUILD_TOP" -reason "$1" "${_vanillaArgs[@]}"
-    echo "vanilla: could not run the build again from scratch" >&2
-    exit 1
 }
 
 # failureHook after a resume: the phases after the point failed, maybe

@@ -32,6 +32,7 @@ var cacheHookCommands = map[string]func(context.Context, []string, io.Writer) er
 const (
 	cmdlineFile = "cmdline"
 	environFile = "environ"
+	exeFile     = "exe"
 )
 
 // rerunVar, set in the environment of a build that runs again from
@@ -99,8 +100,9 @@ func keepBuilder(pid int, work string) error {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return err
 	}
+	proc := filepath.Join("/proc", strconv.Itoa(pid))
 	for _, f := range []string{cmdlineFile, environFile} {
-		data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), f))
+		data, err := os.ReadFile(filepath.Join(proc, f))
 		if err != nil {
 			return err
 		}
@@ -108,7 +110,12 @@ func keepBuilder(pid int, work string) error {
 			return err
 		}
 	}
-	return nil
+	// argv[0] may be a bare name: the program is what the kernel ran.
+	exe, err := os.Readlink(filepath.Join(proc, "exe"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(work, exeFile), []byte(exe), 0o600)
 }
 
 func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
@@ -202,6 +209,10 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	exe, err := os.ReadFile(filepath.Join(*work, exeFile))
+	if err != nil {
+		return err
+	}
 	argv := splitNul(cmdline)
 	if len(argv) == 0 {
 		return errors.New("rerun: the builder's command line is empty")
@@ -220,16 +231,16 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "vanilla: %s; running the build again from scratch without the cache\n", *reason)
 	if err := resume.Clean(*top, filepath.Base(*work), outs); err != nil {
-		return err
+		return fmt.Errorf("rerun: empty the build directory: %w", err)
 	}
 	if err := os.RemoveAll(*work); err != nil {
-		return err
+		return fmt.Errorf("rerun: %w", err)
 	}
 	if err := os.Chdir(*top); err != nil {
-		return err
+		return fmt.Errorf("rerun: %w", err)
 	}
 	env := append(splitNul(environ), rerunVar+"="+*reason)
-	return syscall.Exec(argv[0], argv, env)
+	return fmt.Errorf("rerun: execute %s: %w", exe, syscall.Exec(string(exe), argv, env))
 }
 
 func splitNul(b []byte) []string {

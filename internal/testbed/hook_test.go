@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/cache"
 )
 
 // hookCache makes a cache directory the sandboxed builds (nixbld users)
@@ -35,9 +38,9 @@ func hookCache(t *testing.T) (string, *Bed) {
 	return dir, bed.With("extra-sandbox-paths = " + dir)
 }
 
-// fixtureArgs are nix-build's arguments for fixture name with kv as
+// hookFixture is nix-build's arguments for fixture name with kv as
 // --argstr pairs.
-func fixtureArgs(name string, hook bool, kv ...string) []string {
+func hookFixture(name string, hook bool, kv ...string) []string {
 	args := []string{bed.Path("testdata/fixtures"), "-A", name, "--arg", "hook", fmt.Sprint(hook)}
 	for i := 0; i+1 < len(kv); i += 2 {
 		args = append(args, "--argstr", kv[i], kv[i+1])
@@ -74,11 +77,11 @@ func TestHookMode(t *testing.T) {
 				if step.change != "" {
 					kv = append(kv, "change", step.change)
 				}
-				plain, err := b.Build(ctx, t.TempDir(), fixtureArgs(name, false, kv...)...)
+				plain, err := b.Build(ctx, t.TempDir(), hookFixture(name, false, kv...)...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				args := fixtureArgs(name, true, kv...)
+				args := hookFixture(name, true, kv...)
 				drv, err := b.Instantiate(ctx, args...)
 				if err != nil {
 					t.Fatal(err)
@@ -211,7 +214,7 @@ func TestHookWithSplit(t *testing.T) {
 	cache, b := hookCache(t)
 	ctx := context.Background()
 	stamp := fmt.Sprint(time.Now().UnixNano())
-	args := append(fixtureArgs("make-baked", true, "stamp", stamp, "cacheDir", cache), "--arg", "split", "true")
+	args := append(hookFixture("make-baked", true, "stamp", stamp, "cacheDir", cache), "--arg", "split", "true")
 	drvs, err := b.WouldBuild(ctx, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +222,7 @@ func TestHookWithSplit(t *testing.T) {
 	if len(drvs) != 3 {
 		t.Errorf("would build %v, want the three stages", drvs)
 	}
-	plain, err := b.Build(ctx, t.TempDir(), fixtureArgs("make-baked", false, "stamp", stamp)...)
+	plain, err := b.Build(ctx, t.TempDir(), hookFixture("make-baked", false, "stamp", stamp)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,5 +244,112 @@ func TestHookWithSplit(t *testing.T) {
 	}
 	if es, _ := os.ReadDir(cache + "/entries"); len(es) > 0 {
 		t.Errorf("the cache has %d entries", len(es))
+	}
+}
+
+// TestHookConcurrent builds eight hooked derivations at once on one cache
+// (--max-jobs 8): pairs share their early attributes (the same keys,
+// stored concurrently), two make the helper exit in the middle of writing
+// an entry. Every build succeeds, every entry left verifies, and a second
+// round with late changes resumes from them.
+func TestHookConcurrent(t *testing.T) {
+	cacheDir, b := hookCache(t)
+	ctx := context.Background()
+	stamp := fmt.Sprint(time.Now().UnixNano())
+	list := func(round int) string {
+		var drvs []string
+		for i := range 8 {
+			attrs := fmt.Sprintf(`stamp = "%s-%d"; postFixup = "echo round %d build %d";`, stamp, i/2, round, i)
+			if round == 0 && i >= 6 {
+				attrs += ` VANILLA_CACHE_FAULT = "exit-in-put";`
+			}
+			drvs = append(drvs, hookExpr(cacheDir, attrs))
+		}
+		return "[ " + strings.Join(drvs, " ") + " ]"
+	}
+	for round := range 2 {
+		out, err := b.run(ctx, "nix-instantiate", "-E", list(round))
+		if err != nil {
+			t.Fatal(err)
+		}
+		drvs := strings.Fields(out)
+		if len(drvs) != 8 {
+			t.Fatalf("round %d: %d derivations, want 8", round, len(drvs))
+		}
+		if _, err := b.run(ctx, "nix-store", append([]string{"--realise", "--max-jobs", "8", "--add-root", t.TempDir() + "/r", "--indirect"}, drvs...)...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, drv := range drvs {
+			log := buildLog(t, drv)
+			// Round 1: the three pairs that stored in round 0 resume (the
+			// fourth pair's early attributes differ, the fault being one).
+			if round == 1 && i < 6 && !strings.Contains(log, "vanilla: cache hit") {
+				t.Errorf("round 1, build %d did not resume:\n%s", i, tail(log, 20))
+			}
+			if round == 0 && i >= 6 && !strings.Contains(log, "could not store the cache entry") {
+				t.Errorf("round 0, build %d: the fault did not show:\n%s", i, tail(log, 20))
+			}
+		}
+		c, err := cache.Open(cacheDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos, damaged, err := c.List()
+		if err != nil || len(damaged) > 0 {
+			t.Fatalf("round %d: List: %v, damaged %v", round, err, damaged)
+		}
+		for _, in := range infos {
+			if err := c.Verify(in.Key); err != nil {
+				t.Errorf("round %d: entry %s: %v", round, in.Key, err)
+			}
+		}
+		// Round 0: three pairs stored both points (the fourth pair's Puts
+		// exited midway).
+		if round == 0 && len(infos) != 6 {
+			t.Errorf("round 0: %d entries, want 6", len(infos))
+		}
+	}
+}
+
+// TestHookDiskFull: a cache on a full file system (a 1 MiB tmpfs) makes
+// the store fail; the build succeeds and no partial entry remains.
+func TestHookDiskFull(t *testing.T) {
+	dir, b := hookCache(t)
+	g, err := user.LookupGroup("nixbld")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=2775,gid="+g.Gid, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
+	}
+	defer exec.Command("umount", dir).Run()
+	ctx := context.Background()
+	expr := hookExpr(dir, fmt.Sprintf(`stamp = %q; postInstall = "head -c 200000 /dev/urandom > $out/noise";`, fmt.Sprint(time.Now().UnixNano())))
+	drv, err := b.Instantiate(ctx, "-E", expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Build(ctx, t.TempDir(), "-E", expr); err != nil {
+		t.Fatalf("the build failed on a full cache: %v", err)
+	}
+	log := buildLog(t, drv)
+	if !strings.Contains(log, "could not store the cache entry") {
+		t.Errorf("the log does not say the store failed:\n%s", tail(log, 30))
+	}
+	c, err := cache.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, damaged, err := c.List()
+	if err != nil || len(damaged) > 0 {
+		t.Fatalf("List: %v, damaged %v", err, damaged)
+	}
+	for _, in := range infos {
+		if err := c.Verify(in.Key); err != nil {
+			t.Errorf("entry %s: %v", in.Key, err)
+		}
+	}
+	if tmp, _ := os.ReadDir(dir + "/tmp"); len(tmp) > 0 {
+		t.Errorf("temporary files left: %v", tmp)
 	}
 }

@@ -74,8 +74,9 @@ func Compute(attrs drvattrs.Attrs, point Point) (*Key, error) {
 	// Values that name the outputs (makeFlags = [ "PREFIX=${placeholder
 	// "out"}" ]) name them by output name.
 	var pairs []string
+	paths := outputPaths(attrs, outputs)
 	for _, o := range outputs {
-		b := filepath.Base(attrs[o])
+		b := filepath.Base(paths[o])
 		if len(b) > storepath.HashLen && storepath.IsHash(b[:storepath.HashLen]) {
 			h := b[:storepath.HashLen]
 			pairs = append(pairs, h, "<output "+o+">", storepath.SeedFlag+storepath.Seed(h), storepath.SeedFlag+"<output "+o+">")
@@ -118,6 +119,20 @@ func outputNames(attrs drvattrs.Attrs) []string {
 		names = []string{"out"}
 	}
 	return names
+}
+
+// outputPaths maps output names to paths: the attributes named after the
+// outputs, or the value of outputs under structured attributes.
+func outputPaths(attrs drvattrs.Attrs, outputs []string) map[string]string {
+	paths := map[string]string{}
+	if v := attrs["outputs"]; strings.HasPrefix(v, "{") {
+		_ = json.Unmarshal([]byte(v), &paths)
+		return paths
+	}
+	for _, o := range outputs {
+		paths[o] = attrs[o]
+	}
+	return paths
 }
 
 // lateAfter returns the predicate for attributes that only matter after

@@ -102,6 +102,26 @@ func differ(a, b map[string]string) []string {
 	return d
 }
 
+// Under structured attributes the outputs' paths are in the value of
+// outputs.
+func TestStructuredOutputs(t *testing.T) {
+	attrs := func(h string) drvattrs.Attrs {
+		out := store + h + "-hello-1.0"
+		return drvattrs.Attrs{
+			"name": "hello-1.0", "__structuredAttrs": "true",
+			"outputs":   `{"out":"` + out + `"}`,
+			"makeFlags": `["PREFIX=` + out + `"]`,
+		}
+	}
+	for _, p := range []Point{Build, Install} {
+		a, _ := Compute(attrs("hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"), p)
+		b, _ := Compute(attrs("jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj"), p)
+		if a.Sum != b.Sum {
+			t.Errorf("%s: other output paths change the key (in %v)", p, differ(a.Attrs, b.Attrs))
+		}
+	}
+}
+
 // The digests name what changed.
 func TestAttrsNameTheChange(t *testing.T) {
 	a, _ := Compute(base(), Build)

@@ -1,0 +1,101 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCorpusHook builds every corpus package in hook mode on one cache: a
+// first build (which stores both resume points), then a postInstall
+// change (resumes after buildPhase) and a postFixup change (after
+// installPhase), each held to the plain build with the same change:
+// outputs equal after mapping hashes, the package's check passing, and
+// nothing compiled after the resume. A package whose entry the restore
+// refuses (store hashes inside compressed data, say) must run again from
+// scratch, say so, and still equal the plain build. Known failures are
+// the lines of testdata/corpus/known.txt whose tier is "hook".
+func TestCorpusHook(t *testing.T) {
+	if testing.Short() || os.Getenv("VANILLA_CORPUS") == "skip" {
+		t.Skip("the corpus takes minutes; not with -short or VANILLA_CORPUS=skip")
+	}
+	ctx := context.Background()
+	known, err := readKnown(bed.Path("testdata/corpus/known.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hookKnown []*knownFailure
+	for _, k := range known {
+		if k.tier == "hook" {
+			hookKnown = append(hookKnown, k)
+		}
+	}
+	cacheDir, hb := hookCache(t)
+	dir := "/dev/shm/nix-vanilla-corpus"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Skipf("no build directory: %v", err)
+	}
+	b := tierBed(hb, dir)
+	hookNix := bed.Path("nix")
+	counts := map[string]int{}
+	start := time.Now()
+	for _, pkg := range corpusPackages(t) {
+		t.Run(pkg, func(t *testing.T) {
+			if _, err := os.Stat(b.Path("testdata/corpus/" + pkg + "/expect-failure")); err == nil {
+				t.Skip("the package's plain build fails by design")
+			}
+			fixup, install := attrVariant("postFixup"), attrVariant("postInstall")
+			for _, v := range []corpusVariant{{name: "base", wrap: func(p string) string { return p }}, install, fixup} {
+				t.Run(v.name, func(t *testing.T) {
+					plainExpr := v.wrap(fmt.Sprintf(`(import %q { tier = "tmpfs"; }).%s`, b.Path("testdata/corpus"), pkg))
+					hookExpr := v.wrap(fmt.Sprintf(`((import %q { tier = "hook"; }).%s.overrideAttrs (o: {
+  nativeBuildInputs = (o.nativeBuildInputs or [ ]) ++ [ (import %q { pkgs = import %q { }; }).vanillaHook ];
+  vanillaCacheDir = %q;
+}))`, b.Path("testdata/corpus"), pkg, hookNix, b.Path("nix/host-pkgs.nix"), cacheDir))
+					plain := b.buildLogged(ctx, t.TempDir(), plainExpr)
+					if plain.err != nil {
+						t.Fatalf("the plain build fails (a corpus bug): %v", plain.err)
+					}
+					hooked := b.buildLogged(ctx, t.TempDir(), hookExpr)
+					var problems []string
+					if hooked.err != nil {
+						problems = append(problems, "hooked build failed: "+interesting(hooked.err.Error()+"\n"+hooked.log))
+					} else {
+						c := &corpusCase{t: t, b: b, pkg: pkg, v: v}
+						problems = append(problems, c.compare(ctx, plain, hooked)...)
+						problems = append(problems, resumeProblems(v.name, hooked.log)...)
+					}
+					counts[reconcile(t, findKnown(hookKnown, pkg, v.name, "hook"), problems)]++
+				})
+			}
+		})
+	}
+	t.Logf("corpus in hook mode: %d pass, %d known failures, %d unexpected, in %s",
+		counts["pass"], counts["known"], counts["FAIL"], time.Since(start).Round(time.Second))
+}
+
+// resumeProblems checks a hooked build's log: a first build misses and
+// stores; a changed one resumes and compiles nothing after the resume, or
+// says why it ran from scratch.
+func resumeProblems(variant, log string) []string {
+	if variant == "base" {
+		if !strings.Contains(log, "vanilla: cache miss") {
+			return []string{"the first build did not miss: " + interesting(log)}
+		}
+		return nil
+	}
+	_, after, hit := strings.Cut(log, "vanilla: cache hit")
+	switch {
+	case strings.Contains(log, "running the build again from scratch"):
+		return []string{"ran again from scratch: " + interesting(log)}
+	case !hit:
+		return []string{"did not resume: " + interesting(log)}
+	}
+	if m := compilerLine.FindString(after); m != "" {
+		return []string{"recompiled after the resume: " + normalize(strings.TrimSpace(m))}
+	}
+	return nil
+}
