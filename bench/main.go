@@ -99,6 +99,11 @@ func run(quick, smoke bool, reps int, out, only, scen, toolsFlag string) error {
 	b := &bench{bed: bed, ctx: context.Background(), log: os.Stdout}
 	var results []*result
 	start := time.Now()
+	// Write what there is after each repetition too: a long run stopped
+	// in its middle keeps the repetitions it finished.
+	b.afterRep = func(r *result) error {
+		return write(out, append(results[:len(results):len(results)], r), reps, time.Since(start))
+	}
 	for _, w := range chosen {
 		r, err := b.measure(w, reps, chosenScenarios, chosenTools)
 		if err != nil {

@@ -147,6 +147,14 @@ type result struct {
 	// the phases' durations of the plain and hook-mode builds.
 	hook   []hookBuild
 	phases map[string][]phaseTimes
+	// cpu[scenario][tool] are the CPU seconds of the plain and hook-mode
+	// builds, as times are their wall seconds.
+	cpu map[string]map[string][]float64
+	// done is the number of repetitions measured.
+	done int
+	// load is the load average (1, 5, 15 minutes) at the start of each
+	// repetition: what else the machine was doing.
+	load []string
 }
 
 // phaseKey indexes result.phases.
@@ -156,6 +164,12 @@ type bench struct {
 	bed *testbed.Bed
 	ctx context.Context
 	log io.Writer
+	// afterRep, if set, is called with a workload's results after each of
+	// its repetitions but the last.
+	afterRep func(*result) error
+	// lastCPU is the CPU seconds (user and system) of the last build:
+	// nix-build and the builder's processes, which it reaps.
+	lastCPU float64
 }
 
 // build builds bench/workload.nix with the given arguments and returns the
@@ -188,6 +202,9 @@ func (b *bench) buildOn(bed *testbed.Bed, args map[string]string, attr string) (
 	out, err := cmd.Output()
 	sec := time.Since(start).Seconds()
 	logBuf.flush()
+	if cmd.ProcessState != nil {
+		b.lastCPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	}
 	if err != nil {
 		return 0, "", nil, fmt.Errorf("nix-build %s: %w\n%s", strings.Join(cmdArgs, " "), err, tail(logBuf.text.String(), 30))
 	}
@@ -195,14 +212,14 @@ func (b *bench) buildOn(bed *testbed.Bed, args map[string]string, attr string) (
 }
 
 func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*result, error) {
-	r := &result{workload: w, times: map[string]map[string][]float64{}, failed: map[string]map[string]string{}, phases: map[string][]phaseTimes{}}
+	r := &result{workload: w, times: map[string]map[string][]float64{}, failed: map[string]map[string]string{}, phases: map[string][]phaseTimes{}, cpu: map[string]map[string][]float64{}}
 	for _, s := range scenarios {
 		r.times[s] = map[string][]float64{}
 		r.failed[s] = map[string]string{}
 	}
 	record := func(s, tool string, sec float64) {
 		r.times[s][tool] = append(r.times[s][tool], sec)
-		fmt.Fprintf(b.log, "bench: %s, %s, %s: %.1f s\n", w.name, s, tool, sec)
+		fmt.Fprintf(b.log, "bench: %s, %s, %s: %.1f s (%.1f s CPU)\n", w.name, s, tool, sec, b.lastCPU)
 	}
 	fmt.Fprintf(b.log, "bench: %s: building the tools first (untimed)\n", w.name)
 	if _, _, err := b.build(map[string]string{"workload": w.name, "mode": "tools", "wrapDep": newWrapDep}, ""); err != nil {
@@ -218,7 +235,8 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 			}
 			return a
 		}
-		fmt.Fprintf(b.log, "bench: %s, repetition %d of %d\n", w.name, rep, reps)
+		r.load = append(r.load, loadAverage())
+		fmt.Fprintf(b.log, "bench: %s, repetition %d of %d (load average %s)\n", w.name, rep, reps, r.load[len(r.load)-1])
 		// The hook mode's cache: a new one for each repetition.
 		var hookBed *testbed.Bed
 		if contains(chosenTools, hooked) {
@@ -270,6 +288,10 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 			}
 			record(st.scenario, st.tool, sec)
 			if st.tool == plain || st.tool == hooked {
+				if r.cpu[st.scenario] == nil {
+					r.cpu[st.scenario] = map[string][]float64{}
+				}
+				r.cpu[st.scenario][st.tool] = append(r.cpu[st.scenario][st.tool], b.lastCPU)
 				k := phaseKey(st.scenario, st.tool)
 				r.phases[k] = append(r.phases[k], phases(lines, sec))
 			}
@@ -285,18 +307,32 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 				r.unpackSec = append(r.unpackSec, logSeconds(log, "vanilla: unpacked the source again"))
 			}
 		}
-		if !contains(chosenTools, vanilla) {
-			continue
+		if contains(chosenTools, vanilla) {
+			path, err := b.outPath(args("vanilla"), "vanilla.checkpoint")
+			if err != nil {
+				return nil, err
+			}
+			if err := b.limits(r, path); err != nil {
+				return nil, err
+			}
 		}
-		path, err := b.outPath(args("vanilla"), "vanilla.checkpoint")
-		if err != nil {
-			return nil, err
-		}
-		if err := b.limits(r, path); err != nil {
-			return nil, err
+		r.done = rep
+		if b.afterRep != nil && rep < reps {
+			if err := b.afterRep(r); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return r, nil
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "?".
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
 
 // newHookCache makes an empty cache directory for the hook mode, set up as

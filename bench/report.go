@@ -69,6 +69,12 @@ func report(results []*result, reps int, took time.Duration) string {
 		"Every workload wraps one of its programs with a small Python library on PYTHONPATH (propagated, declared in `vanillaLateInputs`); *wrapping dependency changed* bumps that library's version.\n\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "## %s\n\n%s.\n\n", r.workload.name, r.workload.what)
+		if r.done > 0 && r.done < reps {
+			fmt.Fprintf(&b, "**%d of %d repetitions** (written before the run ended).\n\n", r.done, reps)
+		}
+		if len(r.load) > 0 {
+			fmt.Fprintf(&b, "Load average (1, 5, 15 min) at the start of each repetition: %s.\n\n", strings.Join(r.load, "; "))
+		}
 		scenarioTable(&b, r, reps)
 		measures(&b, r)
 		hookSection(&b, r)
@@ -297,7 +303,11 @@ func plotColumns(datFile string, plotted []string) string {
 // pairedShare formats hook-mode build s over the plain clean build of the
 // same repetition: the median of those ratios, their spread and how many.
 func pairedShare(r *result, s string) string {
-	p, h := r.times[clean][plain], r.times[s][hooked]
+	return paired(r.times[clean][plain], r.times[s][hooked])
+}
+
+// paired formats the median, spread and number of the ratios h[i]/p[i].
+func paired(p, h []float64) string {
 	var ratios []float64
 	for i := 0; i < len(p) && i < len(h); i++ {
 		ratios = append(ratios, 100*h[i]/p[i])
@@ -329,6 +339,16 @@ func hookSection(b *strings.Builder, r *result) {
 	fmt.Fprintf(b, "| H3 postFixup change, next invocation / plain build | %s | ≤ 2 %% |\n", pairedShare(r, postFixup))
 	if len(r.times[wrapDep][hooked]) > 0 {
 		fmt.Fprintf(b, "| wrapping dependency change, next invocation / plain build | %s | |\n", pairedShare(r, wrapDep))
+	}
+	if len(r.cpu[clean][plain]) > 0 {
+		var cells []string
+		for _, s := range hookScenarios {
+			if len(r.cpu[s][hooked]) > 0 {
+				cells = append(cells, fmt.Sprintf("%s %s", orFirstBuild(s), paired(r.cpu[clean][plain], r.cpu[s][hooked])))
+			}
+		}
+		fmt.Fprintf(b, "| CPU seconds (user + system), hooked / plain: %s; plain build %s CPU | | |\n",
+			strings.Join(cells, "; "), summarize(r.cpu[clean][plain]).seconds())
 	}
 
 	// The phases, in the order they first appear.
