@@ -89,6 +89,10 @@ func resumeProblems(variant, log string) []string {
 	}
 	_, after, hit := strings.Cut(log, "vanilla: cache hit")
 	switch {
+	case variant == "postInstall" && strings.Contains(log, "no resume point after buildPhase"):
+		// The package's buildPhase runs commands after runHook postBuild:
+		// a postInstall change cannot resume, and the log says why.
+		return nil
 	case strings.Contains(log, "running the build again from scratch"):
 		return []string{"ran again from scratch: " + interesting(log)}
 	case !hit:

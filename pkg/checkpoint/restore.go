@@ -37,6 +37,12 @@ type RestoreOptions struct {
 	// Every output the checkpoint recorded needs one with a name of the
 	// same length (normally the same derivation name).
 	Outputs map[string]string
+	// Keep reports the names directly under Top that are not the
+	// checkpoint's (the files of the hook that runs the restore, which
+	// SaveOptions.Skip left out): a checkpoint that holds or deletes
+	// anything under one is damaged, and a failed restore leaves them, as
+	// it leaves Nix's files.
+	Keep func(name string) bool
 }
 
 // Result reports what Restore did.

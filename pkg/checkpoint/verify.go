@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -119,6 +120,9 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 		if err := cleanName(trimSlash(hdr.Name)); err != nil {
 			return corrupt(err)
 		}
+		if rel, ok := strings.CutPrefix(trimSlash(hdr.Name), "tree/"); ok && x.kept(rel) {
+			return corrupt(fmt.Errorf("archive entry %s is under a name of the build directory that no checkpoint holds", quoteName(hdr.Name)))
+		}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
 			files++
@@ -140,6 +144,11 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 		}
 		if hdr.Size < 0 || entries > m.Stats.Entries || files > m.Stats.Files || bytes > m.Stats.Bytes {
 			return corrupt(fmt.Errorf("archive entry %s: the archive holds more than the %d entries, %d files and %d bytes the manifest declares", quoteName(hdr.Name), m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
+		}
+	}
+	for _, rel := range m.Deleted {
+		if x.kept(rel) {
+			return corrupt(fmt.Errorf("the checkpoint deletes %s, a name of the build directory that no checkpoint holds", quoteName(rel)))
 		}
 	}
 	if entries != m.Stats.Entries || files != m.Stats.Files || bytes != m.Stats.Bytes {
