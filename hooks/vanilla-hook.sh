@@ -396,7 +396,6 @@ _vanillaCacheSetup() {
         echo "vanilla: the build is a buildCommand, which has no phases to resume; building as usual"
         return 0
     fi
-    _vanillaWork="$NIX_BUILD_TOP/.vanilla"
     _vanillaWrap runPhase
     _vanillaWrap runHook
     runPhase() { _vanillaCacheRunPhase "$@"; }
@@ -408,13 +407,16 @@ _vanillaCacheBegin() {
     local _vanillaDecision
     _vanillaSplitPoints
     _vanillaCacheMode=off
+    # The lookup makes the hook's work directory, in the cache.
     if ! _vanillaDecision=$("$_vanillaHelper" cache lookup -dir "${vanillaCacheDir-}" -name "$name" \
-        -work "$_vanillaWork" -builder-pid "$$"); then
+        -builder-pid "$$"); then
         echo "vanilla: the cache lookup failed (see above); building as usual"
         return 0
     fi
     eval "$_vanillaDecision"
     [[ "$_vanillaCacheMode" != off ]] || return 0
+    exitHooks+=(_vanillaCacheDone)
+    [[ "$_vanillaCacheMode" != miss ]] || failureHooks+=(_vanillaCacheDone)
     _vanillaDumpState "$_vanillaWork/fresh"
     # A buildPhase that runs commands after `runHook postBuild` gives no
     # resume point after it: the point is before the package's postBuild.
@@ -474,6 +476,11 @@ _vanillaCacheRerun() {
     # build, and executes the builder again.
     exec "$_vanillaHelper" cache rerun -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -work "$_vanillaWork" \
         -top "$NIX_BUILD_TOP" -reason "$1" "${_vanillaArgs[@]}"
+}
+
+# exitHook: the work directory goes with the build.
+_vanillaCacheDone() {
+    rm -rf "$_vanillaWork"
 }
 
 # failureHook after a resume: the phases after the point failed, maybe

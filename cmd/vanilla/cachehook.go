@@ -46,9 +46,8 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache lookup", flag.ContinueOnError)
 	dir := fs.String("dir", "", "the cache directory (else $VANILLA_CACHE_DIR, else "+cache.DefaultDir+")")
 	name := fs.String("name", "", "the derivation's name")
-	work := fs.String("work", "", "the hook's work directory, where the builder's command line and environment are kept")
 	readAttrs := attrsFlag(fs)
-	if err := parse(fs, args, "name", "work"); err != nil {
+	if err := parse(fs, args, "name"); err != nil {
 		return err
 	}
 	say := func(mode string, kv ...string) {
@@ -68,7 +67,16 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := keepBuilder(*readPID(fs), *work); err != nil {
+	// The hook's files stay out of the build directory, where the
+	// package's phases would see them.
+	work, err := c.WorkDir()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vanilla: %v; building as usual\n", err)
+		say("off")
+		return nil
+	}
+	if err := keepBuilder(*readPID(fs), work); err != nil {
+		os.RemoveAll(work)
 		return err
 	}
 	dec, err := resume.Lookup(resume.LookupOptions{Cache: c, Attrs: attrs, Name: *name, Log: os.Stderr})
@@ -76,12 +84,12 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if dec.Hit {
-		say("hit", "_vanillaCachePoint", string(dec.Point), "_vanillaCacheKey", dec.Key, "_vanillaCacheDir", d)
+		say("hit", "_vanillaCachePoint", string(dec.Point), "_vanillaCacheKey", dec.Key, "_vanillaCacheDir", d, "_vanillaWork", work)
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "vanilla: cache miss %s: %s\n", dec.Key[:12], dec.Reason)
 	_ = c.Record(cache.Event{Kind: cache.Miss, Key: dec.Key, Name: *name, Reason: dec.Category})
-	say("miss", "_vanillaCacheDir", d)
+	say("miss", "_vanillaCacheDir", d, "_vanillaWork", work)
 	return nil
 }
 
@@ -230,7 +238,7 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "vanilla: %s; running the build again from scratch without the cache\n", *reason)
-	if err := resume.Clean(*top, filepath.Base(*work), outs); err != nil {
+	if err := resume.Clean(*top, outs); err != nil {
 		return fmt.Errorf("rerun: empty the build directory: %w", err)
 	}
 	if err := os.RemoveAll(*work); err != nil {

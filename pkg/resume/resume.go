@@ -187,16 +187,15 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	return nil
 }
 
-// Clean empties the build directory top, but for Nix's own files and
-// keep (the hook's work directory), and removes the outputs: what a build
-// that starts again from scratch needs.
-func Clean(top, keep string, outputs map[string]string) error {
+// Clean empties the build directory top, but for Nix's own files, and
+// removes the outputs: what a build that starts again from scratch needs.
+func Clean(top string, outputs map[string]string) error {
 	entries, err := os.ReadDir(top)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if checkpoint.NixFile(e.Name()) || e.Name() == keep {
+		if checkpoint.NixFile(e.Name()) {
 			continue
 		}
 		p := filepath.Join(top, e.Name())
