@@ -415,8 +415,10 @@ _vanillaCacheBegin() {
     fi
     eval "$_vanillaDecision"
     [[ "$_vanillaCacheMode" != off ]] || return 0
-    exitHooks+=(_vanillaCacheDone)
-    [[ "$_vanillaCacheMode" != miss ]] || failureHooks+=(_vanillaCacheDone)
+    if [[ "$_vanillaCacheMode" == miss ]]; then
+        exitHooks+=(_vanillaCacheDone)
+        failureHooks+=(_vanillaCacheDone)
+    fi
     _vanillaDumpState "$_vanillaWork/fresh"
     # A buildPhase that runs commands after `runHook postBuild` gives no
     # resume point after it: the point is before the package's postBuild.
@@ -446,13 +448,18 @@ _vanillaCacheResume() {
     fi
     _vanillaOutputArgs
     if ! "$_vanillaHelper" cache restore -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -point "$_vanillaCachePoint" \
-        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$" "${_vanillaArgs[@]}"; then
+        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" \
+        -earlier "$_vanillaWork/earlier" -builder-pid "$$" "${_vanillaArgs[@]}"; then
         _vanillaCacheRerun "restoring cache entry ${_vanillaCacheKey:0:12} failed"
     fi
     # shellcheck source=/dev/null
     source "$_vanillaWork/restore.sh"
     # From here on, a failure may be the entry's: start again without it.
+    # So may be success: outputs that hold the earlier invocation's store
+    # hashes where no rewrite reached (a compressed build-tree file
+    # installed after the point).
     failureHooks+=(_vanillaCacheFailed)
+    exitHooks+=(_vanillaCacheCheck _vanillaCacheDone)
     if [[ "$_vanillaCachePoint" == build ]]; then
         _vanillaResumeAt=$_vanillaEarlyEnd
         if [[ -n "$_vanillaCacheDefer" ]]; then
@@ -481,6 +488,17 @@ _vanillaCacheRerun() {
 # exitHook: the work directory goes with the build.
 _vanillaCacheDone() {
     rm -rf "$_vanillaWork"
+}
+
+# exitHook after a resume: the outputs must not hold the store hashes of
+# the invocation that stored the entry.
+_vanillaCacheCheck() {
+    local _vanillaArgs
+    _vanillaOutputArgs
+    if ! "$_vanillaHelper" cache check -earlier "$_vanillaWork/earlier" "${_vanillaArgs[@]}"; then
+        trap - EXIT
+        _vanillaCacheRerun "the outputs hold store hashes of the build that stored cache entry ${_vanillaCacheKey:0:12} (see above)"
+    fi
 }
 
 # failureHook after a resume: the phases after the point failed, maybe

@@ -25,6 +25,7 @@ var cacheHookCommands = map[string]func(context.Context, []string, io.Writer) er
 	"restore": cacheRestore,
 	"store":   cacheStore,
 	"rerun":   cacheRerun,
+	"check":   cacheCheck,
 }
 
 // The files of the hook's work directory that cacheRerun needs: the
@@ -134,10 +135,11 @@ func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
 	fresh := fs.String("fresh", "", "the shell state before the first phase")
 	script := fs.String("script", "", "where to write the script that replays the shell state")
+	earlier := fs.String("earlier", "", "where to write the store hashes of the entry's outputs, for cache check")
 	readAttrs := attrsFlag(fs)
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
-	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script"); err != nil {
+	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script", "earlier"); err != nil {
 		return err
 	}
 	c, err := cache.Open(*dir)
@@ -150,7 +152,7 @@ func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return resume.Restore(ctx, resume.RestoreOptions{
 		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *top, Fresh: *fresh, Script: *script,
-		Outputs: outs, Attrs: attrs, Log: stdout,
+		Earlier: *earlier, Outputs: outs, Attrs: attrs, Log: stdout,
 	})
 }
 
@@ -192,6 +194,25 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
+// cacheCheck fails when the outputs of a resumed build still hold the
+// store hashes of the invocation that stored the entry: a build-tree file
+// the restore could not rewrite (inside compressed data) that a later
+// phase installed. The hook then runs the build again from scratch.
+func cacheCheck(ctx context.Context, args []string, _ io.Writer) error {
+	fs := flag.NewFlagSet("cache check", flag.ContinueOnError)
+	earlier := fs.String("earlier", "", "the file cache restore wrote")
+	outs := outputs{}
+	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	if err := parse(fs, args, "earlier"); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(*earlier)
+	if err != nil {
+		return err
+	}
+	return resume.Check(ctx, strings.Fields(string(data)), outs)
+}
+
 // cacheRerun starts the build again from scratch, without the cache: it
 // removes the entry the build resumed from (a well-formed entry that made
 // a later phase fail), empties the build directory and the outputs, and
@@ -231,8 +252,11 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 				fmt.Fprintf(stdout, "vanilla: removed cache entry %s\n", (*key)[:min(12, len(*key))])
 			}
 			why := "a later phase failed after a resume"
-			if strings.HasPrefix(*reason, "restoring") {
+			switch {
+			case strings.HasPrefix(*reason, "restoring"):
 				why = "restore failed"
+			case strings.HasPrefix(*reason, "the outputs hold"):
+				why = "stale store hashes in the outputs after a resume"
 			}
 			_ = c.Record(cache.Event{Kind: cache.Miss, Key: *key, Reason: why})
 		}

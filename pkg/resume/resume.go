@@ -151,9 +151,12 @@ type RestoreOptions struct {
 	Point cachekey.Point
 	// Top, Fresh, Script, Outputs and Attrs are as in stage.RestoreOptions.
 	Top, Fresh, Script string
-	Outputs            map[string]string
-	Attrs              drvattrs.Attrs
-	Log                io.Writer
+	// Earlier, if set, is where to write the store hashes of the entry's
+	// outputs, one a line, for Check at the end of the build.
+	Earlier string
+	Outputs map[string]string
+	Attrs   drvattrs.Attrs
+	Log     io.Writer
 }
 
 // Restore brings the entry back: the build tree over the unpacked source,
@@ -172,6 +175,15 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	if opts.Point == cachekey.Install {
 		st, tree = stage.Final, true
 	}
+	if opts.Earlier != "" {
+		hs, err := checkpoint.EarlierHashes(e.Dir)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(opts.Earlier, []byte(strings.Join(hs, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
 	if err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
 		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs, Log: opts.Log,
@@ -185,6 +197,19 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	}
 	_ = opts.Cache.Record(cache.Event{Kind: cache.Hit, Key: opts.Key, Name: e.Info.Name, Bytes: e.Info.Size})
 	return nil
+}
+
+// Check fails with a *checkpoint.StaleError when the outputs of a build
+// that resumed still hold an earlier invocation's store hashes (earlier,
+// as Restore wrote them): a build-tree file the restore left as the entry
+// held it, because the hashes are inside compressed data, that a phase
+// after the resume point installed.
+func Check(ctx context.Context, earlier []string, outputs map[string]string) error {
+	roots := make([]string, 0, len(outputs))
+	for _, p := range outputs {
+		roots = append(roots, p)
+	}
+	return checkpoint.Scan(ctx, roots, earlier)
 }
 
 // Clean empties the build directory top, but for Nix's own files, and
