@@ -149,19 +149,20 @@ _vanillaDeclareAssoc() {
 
 # _vanillaDumpState DIR: write the shell state (variables, functions,
 # options, working directory) the way the helper reads it.
+# It fails, without stopping the build, when a file cannot be written.
 _vanillaDumpState() {
-    mkdir -p "$1"
+    mkdir -p "$1" || return 1
     # bash leaves its dynamic DIRSTACK out of a bare `declare -p`.
     {
         declare -p
         declare -p DIRSTACK
-    } >"$1/vars.sh"
-    _vanillaDeclareAssoc >"$1/assoc.sh"
-    declare -f >"$1/funcs.sh"
+    } >"$1/vars.sh" || return 1
+    _vanillaDeclareAssoc >"$1/assoc.sh" || return 1
+    declare -f >"$1/funcs.sh" || return 1
     {
         shopt -p
         set +o
-    } >"$1/opts.sh"
+    } >"$1/opts.sh" || return 1
     pwd >"$1/cwd"
 }
 
@@ -415,11 +416,16 @@ _vanillaCacheBegin() {
     fi
     eval "$_vanillaDecision"
     [[ "$_vanillaCacheMode" != off ]] || return 0
+    if ! _vanillaDumpState "$_vanillaWork/fresh" 2>/dev/null; then
+        echo "vanilla: cannot write the hook's work directory in the cache (is it full?); building as usual"
+        rm -rf "$_vanillaWork"
+        _vanillaCacheMode=off
+        return 0
+    fi
     if [[ "$_vanillaCacheMode" == miss ]]; then
         exitHooks+=(_vanillaCacheDone)
         failureHooks+=(_vanillaCacheDone)
     fi
-    _vanillaDumpState "$_vanillaWork/fresh"
     # A buildPhase that runs commands after `runHook postBuild` gives no
     # resume point after it: the point is before the package's postBuild.
     _vanillaCacheBuildPoint=1
@@ -511,7 +517,11 @@ _vanillaCacheFailed() {
 # _vanillaCacheStore POINT: store an entry at POINT; never fails.
 _vanillaCacheStore() {
     local _vanillaArgs _vanillaSnapshot=()
-    _vanillaDumpState "$_vanillaWork/end-$1"
+    if ! _vanillaDumpState "$_vanillaWork/end-$1" 2>/dev/null; then
+        echo "vanilla: could not store the cache entry: cannot write the hook's work directory in the cache (is it full?); the build goes on"
+        rm -rf "$_vanillaWork/end-$1"
+        return 0
+    fi
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")

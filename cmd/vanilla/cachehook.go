@@ -78,7 +78,9 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	if err := keepBuilder(*readPID(fs), work); err != nil {
 		os.RemoveAll(work)
-		return err
+		fmt.Fprintf(os.Stderr, "vanilla: cannot write the hook's work directory in the cache: %v; building as usual\n", err)
+		say("off")
+		return nil
 	}
 	dec, err := resume.Lookup(resume.LookupOptions{Cache: c, Attrs: attrs, Name: *name, Log: os.Stderr})
 	if err != nil {
