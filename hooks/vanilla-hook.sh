@@ -422,10 +422,6 @@ _vanillaCacheBegin() {
         _vanillaCacheMode=off
         return 0
     fi
-    if [[ "$_vanillaCacheMode" == miss ]]; then
-        exitHooks+=(_vanillaCacheDone)
-        failureHooks+=(_vanillaCacheDone)
-    fi
     # A buildPhase that runs commands after `runHook postBuild` gives no
     # resume point after it: the point is before the package's postBuild.
     _vanillaCacheBuildPoint=1
@@ -460,7 +456,8 @@ _vanillaCacheResume() {
     fi
     # shellcheck source=/dev/null
     source "$_vanillaWork/restore.sh"
-    # From here on, a failure may be the entry's: start again without it.
+    # From here on (no state is dumped after a resume), a failure may be
+    # the entry's: start again without it.
     # So may be success: outputs that hold the earlier invocation's store
     # hashes where no rewrite reached (a compressed build-tree file
     # installed after the point).
@@ -567,6 +564,10 @@ _vanillaCacheRunPhase() {
             fi
             if ((_vanillaAt == _vanillaInstallEnd)); then
                 _vanillaCacheStore install
+                # After the last state dump: the entries must not record
+                # the hook's own exit hooks (a resume replays them).
+                exitHooks+=(_vanillaCacheDone)
+                failureHooks+=(_vanillaCacheDone)
             fi
             ;;
     esac
