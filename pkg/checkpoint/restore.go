@@ -246,6 +246,8 @@ type extractor struct {
 	dirOrder []dirKey
 	// zr decompresses the archive being read.
 	zr *zstd.Decoder
+	// decoded is the tar stream precheck read and kept (see maxDecoded).
+	decoded []byte
 	// entries counts the archive's entries (precheck).
 	entries int
 	// umask is the process's file mode creation mask.
@@ -384,11 +386,20 @@ func (x *extractor) forgetOutput(name string) {
 }
 
 func (x *extractor) extract(ctx context.Context) error {
-	tr, done, err := x.openArchive()
+	if x.decoded != nil {
+		// precheck kept the stream, checked to its end.
+		return x.extractFrom(ctx, tar.NewReader(bytes.NewReader(x.decoded)), nil)
+	}
+	tr, done, err := x.openArchive(nil)
 	if err != nil {
 		return err
 	}
 	defer done()
+	return x.extractFrom(ctx, tr, x.tail)
+}
+
+// extractFrom extracts every entry of tr, then calls tail if not nil.
+func (x *extractor) extractFrom(ctx context.Context, tr *tar.Reader, tail func() error) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -407,7 +418,10 @@ func (x *extractor) extract(ctx context.Context) error {
 			return err
 		}
 	}
-	return x.tail()
+	if tail != nil {
+		return tail()
+	}
+	return nil
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
