@@ -239,6 +239,9 @@ type extractor struct {
 	// old holds the digests, as the checkpoint held them, of restored
 	// files that the restore changed (guarded by mu).
 	old map[string]digest.Sums
+	// cur holds the digests of restored files as they are now, where a
+	// pass computed them (see setCurrent).
+	cur map[string]digest.Sums
 	// digested lists the files in which digests were replaced.
 	digested map[string]bool
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
