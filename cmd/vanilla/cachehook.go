@@ -14,6 +14,7 @@ import (
 
 	"github.com/nix-vanilla/nix-vanilla/pkg/cache"
 	"github.com/nix-vanilla/nix-vanilla/pkg/cachekey"
+	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/resume"
 )
 
@@ -129,48 +130,63 @@ func keepBuilder(pid int, work string) error {
 	return os.WriteFile(filepath.Join(work, exeFile), []byte(exe), 0o600)
 }
 
+// buildFlags are the flags of the hook's commands that act on the build.
+type buildFlags struct {
+	dir, top, fresh *string
+	outs            outputs
+	readAttrs       func() (drvattrs.Attrs, error)
+}
+
+func addBuildFlags(fs *flag.FlagSet) *buildFlags {
+	b := &buildFlags{
+		dir:   fs.String("dir", "", "the cache directory"),
+		top:   fs.String("top", "", "the build directory ($NIX_BUILD_TOP)"),
+		fresh: fs.String("fresh", "", "the shell state before the first phase"),
+		outs:  outputs{},
+	}
+	b.readAttrs = attrsFlag(fs)
+	fs.Var(b.outs, "output", "an output as NAME=PATH (repeat for each)")
+	return b
+}
+
+// open opens the cache and reads the build's attributes.
+func (b *buildFlags) open() (*cache.Cache, drvattrs.Attrs, error) {
+	c, err := cache.Open(*b.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	attrs, err := b.readAttrs()
+	return c, attrs, err
+}
+
 func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache restore", flag.ContinueOnError)
-	dir := fs.String("dir", "", "the cache directory")
+	b := addBuildFlags(fs)
 	key := fs.String("key", "", "the entry's key")
 	point := fs.String("point", "", "the entry's resume point: build or install")
-	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
-	fresh := fs.String("fresh", "", "the shell state before the first phase")
 	script := fs.String("script", "", "where to write the script that replays the shell state")
 	earlier := fs.String("earlier", "", "where to write the store hashes of the entry's outputs, for cache check")
-	readAttrs := attrsFlag(fs)
-	outs := outputs{}
-	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script", "earlier"); err != nil {
 		return err
 	}
-	c, err := cache.Open(*dir)
-	if err != nil {
-		return err
-	}
-	attrs, err := readAttrs()
+	c, attrs, err := b.open()
 	if err != nil {
 		return err
 	}
 	return resume.Restore(ctx, resume.RestoreOptions{
-		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *top, Fresh: *fresh, Script: *script,
-		Earlier: *earlier, Outputs: outs, Attrs: attrs, Log: stdout,
+		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *b.top, Fresh: *b.fresh, Script: *script,
+		Earlier: *earlier, Outputs: b.outs, Attrs: attrs, Log: stdout,
 	})
 }
 
 func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache store", flag.ContinueOnError)
-	dir := fs.String("dir", "", "the cache directory")
+	b := addBuildFlags(fs)
 	point := fs.String("point", "", "the resume point: build or install")
 	name := fs.String("name", "", "the derivation's name")
-	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
 	snap := fs.String("snapshot", "", "the snapshot taken after unpackPhase, if any")
-	fresh := fs.String("fresh", "", "the shell state before the first phase")
 	end := fs.String("end", "", "the shell state at the resume point")
 	maxSize := fs.String("max-size", "", "the cache's size limit for this build (vanillaCacheMaxSize)")
-	readAttrs := attrsFlag(fs)
-	outs := outputs{}
-	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
 		return err
 	}
@@ -182,17 +198,13 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 		}
 		limit = n
 	}
-	c, err := cache.Open(*dir)
-	if err != nil {
-		return err
-	}
-	attrs, err := readAttrs()
+	c, attrs, err := b.open()
 	if err != nil {
 		return err
 	}
 	return resume.Store(resume.StoreOptions{
-		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, MaxSize: limit, Log: stdout,
+		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *b.top, Snapshot: *snap,
+		Fresh: *b.fresh, End: *end, Outputs: b.outs, MaxSize: limit, Log: stdout,
 	})
 }
 

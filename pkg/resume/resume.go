@@ -139,7 +139,7 @@ func Store(opts StoreOptions) error {
 	}
 	if opts.Log != nil && m != nil {
 		fmt.Fprintf(opts.Log, "vanilla: cache: stored %s as %s (%s in %d files, %s compressed)\n",
-			what(opts.Point), short(k.Sum), humanBytes(m.Stats.Bytes), m.Stats.Files, humanBytes(m.Stats.Compressed))
+			what(opts.Point), short(k.Sum), stage.Size(m.Stats.Bytes), m.Stats.Files, stage.Size(m.Stats.Compressed))
 	}
 	return nil
 }
@@ -262,19 +262,6 @@ func short(key string) string {
 		return key[:12]
 	}
 	return key
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func logOrDiscard(w io.Writer) io.Writer {
