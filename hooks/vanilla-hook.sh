@@ -149,19 +149,20 @@ _vanillaDeclareAssoc() {
 
 # _vanillaDumpState DIR: write the shell state (variables, functions,
 # options, working directory) the way the helper reads it.
+# It fails, without stopping the build, when a file cannot be written.
 _vanillaDumpState() {
-    mkdir -p "$1"
+    mkdir -p "$1" || return 1
     # bash leaves its dynamic DIRSTACK out of a bare `declare -p`.
     {
         declare -p
         declare -p DIRSTACK
-    } >"$1/vars.sh"
-    _vanillaDeclareAssoc >"$1/assoc.sh"
-    declare -f >"$1/funcs.sh"
+    } >"$1/vars.sh" || return 1
+    _vanillaDeclareAssoc >"$1/assoc.sh" || return 1
+    declare -f >"$1/funcs.sh" || return 1
     {
         shopt -p
         set +o
-    } >"$1/opts.sh"
+    } >"$1/opts.sh" || return 1
     pwd >"$1/cwd"
 }
 
@@ -396,7 +397,6 @@ _vanillaCacheSetup() {
         echo "vanilla: the build is a buildCommand, which has no phases to resume; building as usual"
         return 0
     fi
-    _vanillaWork="$NIX_BUILD_TOP/.vanilla"
     _vanillaWrap runPhase
     _vanillaWrap runHook
     runPhase() { _vanillaCacheRunPhase "$@"; }
@@ -408,14 +408,20 @@ _vanillaCacheBegin() {
     local _vanillaDecision
     _vanillaSplitPoints
     _vanillaCacheMode=off
+    # The lookup makes the hook's work directory, in the cache.
     if ! _vanillaDecision=$("$_vanillaHelper" cache lookup -dir "${vanillaCacheDir-}" -name "$name" \
-        -work "$_vanillaWork" -builder-pid "$$"); then
+        -builder-pid "$$"); then
         echo "vanilla: the cache lookup failed (see above); building as usual"
         return 0
     fi
     eval "$_vanillaDecision"
     [[ "$_vanillaCacheMode" != off ]] || return 0
-    _vanillaDumpState "$_vanillaWork/fresh"
+    if ! _vanillaDumpState "$_vanillaWork/fresh" 2>/dev/null; then
+        echo "vanilla: cannot write the hook's work directory in the cache (is it full?); building as usual"
+        rm -rf "$_vanillaWork"
+        _vanillaCacheMode=off
+        return 0
+    fi
     # A buildPhase that runs commands after `runHook postBuild` gives no
     # resume point after it: the point is before the package's postBuild.
     _vanillaCacheBuildPoint=1
@@ -444,13 +450,19 @@ _vanillaCacheResume() {
     fi
     _vanillaOutputArgs
     if ! "$_vanillaHelper" cache restore -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -point "$_vanillaCachePoint" \
-        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$" "${_vanillaArgs[@]}"; then
+        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" \
+        -earlier "$_vanillaWork/earlier" -builder-pid "$$" "${_vanillaArgs[@]}"; then
         _vanillaCacheRerun "restoring cache entry ${_vanillaCacheKey:0:12} failed"
     fi
     # shellcheck source=/dev/null
     source "$_vanillaWork/restore.sh"
-    # From here on, a failure may be the entry's: start again without it.
+    # From here on (no state is dumped after a resume), a failure may be
+    # the entry's: start again without it.
+    # So may be success: outputs that hold the earlier invocation's store
+    # hashes where no rewrite reached (a compressed build-tree file
+    # installed after the point).
     failureHooks+=(_vanillaCacheFailed)
+    exitHooks+=(_vanillaCacheCheck _vanillaCacheDone)
     if [[ "$_vanillaCachePoint" == build ]]; then
         _vanillaResumeAt=$_vanillaEarlyEnd
         if [[ -n "$_vanillaCacheDefer" ]]; then
@@ -476,6 +488,22 @@ _vanillaCacheRerun() {
         -top "$NIX_BUILD_TOP" -reason "$1" "${_vanillaArgs[@]}"
 }
 
+# exitHook: the work directory goes with the build.
+_vanillaCacheDone() {
+    rm -rf "$_vanillaWork"
+}
+
+# exitHook after a resume: the outputs must not hold the store hashes of
+# the invocation that stored the entry.
+_vanillaCacheCheck() {
+    local _vanillaArgs
+    _vanillaOutputArgs
+    if ! "$_vanillaHelper" cache check -earlier "$_vanillaWork/earlier" "${_vanillaArgs[@]}"; then
+        trap - EXIT
+        _vanillaCacheRerun "the outputs hold store hashes of the build that stored cache entry ${_vanillaCacheKey:0:12} (see above)"
+    fi
+}
+
 # failureHook after a resume: the phases after the point failed, maybe
 # because of the entry.
 _vanillaCacheFailed() {
@@ -486,7 +514,11 @@ _vanillaCacheFailed() {
 # _vanillaCacheStore POINT: store an entry at POINT; never fails.
 _vanillaCacheStore() {
     local _vanillaArgs _vanillaSnapshot=()
-    _vanillaDumpState "$_vanillaWork/end-$1"
+    if ! _vanillaDumpState "$_vanillaWork/end-$1" 2>/dev/null; then
+        echo "vanilla: could not store the cache entry: cannot write the hook's work directory in the cache (is it full?); the build goes on"
+        rm -rf "$_vanillaWork/end-$1"
+        return 0
+    fi
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
@@ -532,6 +564,10 @@ _vanillaCacheRunPhase() {
             fi
             if ((_vanillaAt == _vanillaInstallEnd)); then
                 _vanillaCacheStore install
+                # After the last state dump: the entries must not record
+                # the hook's own exit hooks (a resume replays them).
+                exitHooks+=(_vanillaCacheDone)
+                failureHooks+=(_vanillaCacheDone)
             fi
             ;;
     esac

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nix-vanilla/nix-vanilla/pkg/cache"
 	"github.com/nix-vanilla/nix-vanilla/pkg/cachekey"
+	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/resume"
 )
 
@@ -25,6 +26,7 @@ var cacheHookCommands = map[string]func(context.Context, []string, io.Writer) er
 	"restore": cacheRestore,
 	"store":   cacheStore,
 	"rerun":   cacheRerun,
+	"check":   cacheCheck,
 }
 
 // The files of the hook's work directory that cacheRerun needs: the
@@ -46,9 +48,8 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache lookup", flag.ContinueOnError)
 	dir := fs.String("dir", "", "the cache directory (else $VANILLA_CACHE_DIR, else "+cache.DefaultDir+")")
 	name := fs.String("name", "", "the derivation's name")
-	work := fs.String("work", "", "the hook's work directory, where the builder's command line and environment are kept")
 	readAttrs := attrsFlag(fs)
-	if err := parse(fs, args, "name", "work"); err != nil {
+	if err := parse(fs, args, "name"); err != nil {
 		return err
 	}
 	say := func(mode string, kv ...string) {
@@ -68,20 +69,31 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := keepBuilder(*readPID(fs), *work); err != nil {
-		return err
+	// The hook's files stay out of the build directory, where the
+	// package's phases would see them.
+	work, err := c.WorkDir()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vanilla: %v; building as usual\n", err)
+		say("off")
+		return nil
+	}
+	if err := keepBuilder(*readPID(fs), work); err != nil {
+		os.RemoveAll(work)
+		fmt.Fprintf(os.Stderr, "vanilla: cannot write the hook's work directory in the cache: %v; building as usual\n", err)
+		say("off")
+		return nil
 	}
 	dec, err := resume.Lookup(resume.LookupOptions{Cache: c, Attrs: attrs, Name: *name, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
 	if dec.Hit {
-		say("hit", "_vanillaCachePoint", string(dec.Point), "_vanillaCacheKey", dec.Key, "_vanillaCacheDir", d)
+		say("hit", "_vanillaCachePoint", string(dec.Point), "_vanillaCacheKey", dec.Key, "_vanillaCacheDir", d, "_vanillaWork", work)
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "vanilla: cache miss %s: %s\n", dec.Key[:12], dec.Reason)
 	_ = c.Record(cache.Event{Kind: cache.Miss, Key: dec.Key, Name: *name, Reason: dec.Category})
-	say("miss", "_vanillaCacheDir", d)
+	say("miss", "_vanillaCacheDir", d, "_vanillaWork", work)
 	return nil
 }
 
@@ -118,47 +130,63 @@ func keepBuilder(pid int, work string) error {
 	return os.WriteFile(filepath.Join(work, exeFile), []byte(exe), 0o600)
 }
 
+// buildFlags are the flags of the hook's commands that act on the build.
+type buildFlags struct {
+	dir, top, fresh *string
+	outs            outputs
+	readAttrs       func() (drvattrs.Attrs, error)
+}
+
+func addBuildFlags(fs *flag.FlagSet) *buildFlags {
+	b := &buildFlags{
+		dir:   fs.String("dir", "", "the cache directory"),
+		top:   fs.String("top", "", "the build directory ($NIX_BUILD_TOP)"),
+		fresh: fs.String("fresh", "", "the shell state before the first phase"),
+		outs:  outputs{},
+	}
+	b.readAttrs = attrsFlag(fs)
+	fs.Var(b.outs, "output", "an output as NAME=PATH (repeat for each)")
+	return b
+}
+
+// open opens the cache and reads the build's attributes.
+func (b *buildFlags) open() (*cache.Cache, drvattrs.Attrs, error) {
+	c, err := cache.Open(*b.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	attrs, err := b.readAttrs()
+	return c, attrs, err
+}
+
 func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache restore", flag.ContinueOnError)
-	dir := fs.String("dir", "", "the cache directory")
+	b := addBuildFlags(fs)
 	key := fs.String("key", "", "the entry's key")
 	point := fs.String("point", "", "the entry's resume point: build or install")
-	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
-	fresh := fs.String("fresh", "", "the shell state before the first phase")
 	script := fs.String("script", "", "where to write the script that replays the shell state")
-	readAttrs := attrsFlag(fs)
-	outs := outputs{}
-	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
-	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script"); err != nil {
+	earlier := fs.String("earlier", "", "where to write the store hashes of the entry's outputs, for cache check")
+	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script", "earlier"); err != nil {
 		return err
 	}
-	c, err := cache.Open(*dir)
-	if err != nil {
-		return err
-	}
-	attrs, err := readAttrs()
+	c, attrs, err := b.open()
 	if err != nil {
 		return err
 	}
 	return resume.Restore(ctx, resume.RestoreOptions{
-		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *top, Fresh: *fresh, Script: *script,
-		Outputs: outs, Attrs: attrs, Log: stdout,
+		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *b.top, Fresh: *b.fresh, Script: *script,
+		Earlier: *earlier, Outputs: b.outs, Attrs: attrs, Log: stdout,
 	})
 }
 
 func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache store", flag.ContinueOnError)
-	dir := fs.String("dir", "", "the cache directory")
+	b := addBuildFlags(fs)
 	point := fs.String("point", "", "the resume point: build or install")
 	name := fs.String("name", "", "the derivation's name")
-	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
 	snap := fs.String("snapshot", "", "the snapshot taken after unpackPhase, if any")
-	fresh := fs.String("fresh", "", "the shell state before the first phase")
 	end := fs.String("end", "", "the shell state at the resume point")
 	maxSize := fs.String("max-size", "", "the cache's size limit for this build (vanillaCacheMaxSize)")
-	readAttrs := attrsFlag(fs)
-	outs := outputs{}
-	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	if err := parse(fs, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
 		return err
 	}
@@ -170,18 +198,33 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 		}
 		limit = n
 	}
-	c, err := cache.Open(*dir)
-	if err != nil {
-		return err
-	}
-	attrs, err := readAttrs()
+	c, attrs, err := b.open()
 	if err != nil {
 		return err
 	}
 	return resume.Store(resume.StoreOptions{
-		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, MaxSize: limit, Log: stdout,
+		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *b.top, Snapshot: *snap,
+		Fresh: *b.fresh, End: *end, Outputs: b.outs, MaxSize: limit, Log: stdout,
 	})
+}
+
+// cacheCheck fails when the outputs of a resumed build still hold the
+// store hashes of the invocation that stored the entry: a build-tree file
+// the restore could not rewrite (inside compressed data) that a later
+// phase installed. The hook then runs the build again from scratch.
+func cacheCheck(ctx context.Context, args []string, _ io.Writer) error {
+	fs := flag.NewFlagSet("cache check", flag.ContinueOnError)
+	earlier := fs.String("earlier", "", "the file cache restore wrote")
+	outs := outputs{}
+	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	if err := parse(fs, args, "earlier"); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(*earlier)
+	if err != nil {
+		return err
+	}
+	return resume.Check(ctx, strings.Fields(string(data)), outs)
 }
 
 // cacheRerun starts the build again from scratch, without the cache: it
@@ -223,14 +266,17 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 				fmt.Fprintf(stdout, "vanilla: removed cache entry %s\n", (*key)[:min(12, len(*key))])
 			}
 			why := "a later phase failed after a resume"
-			if strings.HasPrefix(*reason, "restoring") {
+			switch {
+			case strings.HasPrefix(*reason, "restoring"):
 				why = "restore failed"
+			case strings.HasPrefix(*reason, "the outputs hold"):
+				why = "stale store hashes in the outputs after a resume"
 			}
 			_ = c.Record(cache.Event{Kind: cache.Miss, Key: *key, Reason: why})
 		}
 	}
 	fmt.Fprintf(stdout, "vanilla: %s; running the build again from scratch without the cache\n", *reason)
-	if err := resume.Clean(*top, filepath.Base(*work), outs); err != nil {
+	if err := resume.Clean(*top, outs); err != nil {
 		return fmt.Errorf("rerun: empty the build directory: %w", err)
 	}
 	if err := os.RemoveAll(*work); err != nil {

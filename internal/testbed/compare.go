@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -24,7 +25,7 @@ type Comparison struct {
 	// BuildIDOnly counts ELF files that are equal but for their GNU
 	// build-id note.
 	BuildIDOnly int
-	// GzipOnly counts gzip files whose compressed bytes differ but whose
+	// GzipOnly counts gzip (and xz) files whose compressed bytes differ but whose
 	// contents are equal: compressing a different store path gives
 	// different bytes, and no mapping reaches inside compressed data.
 	GzipOnly int
@@ -178,9 +179,16 @@ func (c *Comparison) compareTree(mapping *strings.Replacer, a, b string) error {
 	return nil
 }
 
-// gunzipBoth decompresses a and b if both are whole gzip streams.
+// gunzipBoth decompresses a and b if both are whole gzip streams, or
+// both xz streams (with the xz program).
 func gunzipBoth(a, b []byte) (ua, ub []byte, ok bool) {
 	gunzip := func(data []byte) ([]byte, bool) {
+		if bytes.HasPrefix(data, []byte("\xfd7zXZ\x00")) {
+			cmd := exec.Command("xz", "-dc")
+			cmd.Stdin = bytes.NewReader(data)
+			out, err := cmd.Output()
+			return out, err == nil
+		}
 		r, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
 			return nil, false

@@ -14,8 +14,13 @@ import (
 	"time"
 )
 
-// staleAge is how old a temporary directory must be before GC removes it.
-const staleAge = time.Hour
+// staleAge is how old a temporary directory must be before GC removes it;
+// a build's work directory (WorkDir) lives as long as the build, so it is
+// removed only after workAge.
+const (
+	staleAge = time.Hour
+	workAge  = 7 * 24 * time.Hour
+)
 
 // Remove removes entry key. It returns an error wrapping ErrNotFound if
 // there is none, and one wrapping ErrBusy if a build is using it.
@@ -165,6 +170,8 @@ func (c *Cache) sweep() error {
 		switch {
 		case strings.HasPrefix(n, "rm-"):
 			// an interrupted removal (or one under way: both remove it)
+		case strings.HasPrefix(n, workPrefix) && now().Sub(fi.ModTime()) < workAge:
+			continue
 		case now().Sub(fi.ModTime()) < staleAge:
 			continue
 		case fi.IsDir() && !unlocked(filepath.Join(p, LockFile)):
@@ -175,6 +182,21 @@ func (c *Cache) sweep() error {
 		}
 	}
 	return nil
+}
+
+// workPrefix starts the names of WorkDir's directories.
+const workPrefix = "work-"
+
+// WorkDir makes a directory in the cache for a build's own files (the
+// hook's state dumps and snapshot), outside the build directory where the
+// package's phases would see them. The build removes it when it ends; GC
+// removes one left by a build that was killed a week later.
+func (c *Cache) WorkDir() (string, error) {
+	d, err := os.MkdirTemp(c.path(TmpDir), workPrefix)
+	if err != nil {
+		return "", fmt.Errorf("cache: %w", err)
+	}
+	return d, nil
 }
 
 // unlocked reports whether no process holds the lock at p (or there is

@@ -217,3 +217,27 @@ func TestStats(t *testing.T) {
 		}
 	}
 }
+
+// TestGCWorkDir: a build's work directory outlives an hour (a long
+// build), not a week.
+func TestGCWorkDir(t *testing.T) {
+	c := newCache(t)
+	cur := clock(t, time.Now())
+	w, err := c.WorkDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(w, c.path(TmpDir)+"/") {
+		t.Fatalf("WorkDir %s is not in the cache's tmp/", w)
+	}
+	for _, after := range []time.Duration{2 * time.Hour, 8 * 24 * time.Hour} {
+		*cur = time.Now().Add(after)
+		if _, err := c.GC(0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Stat(w)
+		if gone := err != nil; gone != (after > workAge) {
+			t.Errorf("after %s: work directory removed = %v", after, gone)
+		}
+	}
+}

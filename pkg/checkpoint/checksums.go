@@ -183,11 +183,15 @@ func (x *extractor) digests(ctx context.Context) error {
 	for range maxDigestRounds {
 		var changes []digest.Change
 		for _, p := range pending {
-			data, err := x.readRestored(restored[p])
-			if err != nil {
-				return err
+			cur, ok := x.current(p)
+			if !ok {
+				data, err := x.readRestored(restored[p])
+				if err != nil {
+					return err
+				}
+				cur = digest.Of(data)
 			}
-			if cur := digest.Of(data); cur != x.old[p] {
+			if cur != x.old[p] {
 				changes = append(changes, digest.Change{Old: x.old[p], New: cur})
 			}
 		}

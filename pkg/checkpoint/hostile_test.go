@@ -113,7 +113,7 @@ func restoreHostile(t testing.TB, base, ckpt string) error {
 	done := make(chan error, 1)
 	go func() {
 		_, err := Restore(context.Background(), RestoreOptions{Dir: ckpt, Top: top, Tree: true,
-			Outputs: map[string]string{"out": out}})
+			Outputs: map[string]string{"out": out}, Keep: func(n string) bool { return n == ".hook" }})
 		done <- err
 	}()
 	var err error
@@ -129,7 +129,7 @@ func restoreHostile(t testing.TB, base, ckpt string) error {
 		names, _ := readNames(top)
 		emptied := true
 		for _, n := range names {
-			emptied = emptied && NixFile(n)
+			emptied = emptied && (NixFile(n) || n == ".hook")
 		}
 		if got := fingerprint(t, top); got != before && !emptied {
 			t.Fatalf("failed Restore (%v) left the build directory changed and not empty: %v", err, names)
@@ -252,6 +252,9 @@ func TestRestoreHostile(t *testing.T) {
 			m, _ := ReadManifest(ckpt)
 			m.Stats.Entries = 1
 			writeManifest(ckpt, m)
+		}, IsCorrupt},
+		{"an entry under a kept name", func(t *testing.T, base, ckpt string) {
+			forgeWith(t, ckpt, dirE("tree/.hook", 0o755), reg("tree/.hook/cmdline", "pwned"))
 		}, IsCorrupt},
 		{"zeros after the archive's end", func(t *testing.T, base, ckpt string) {
 			zerosAfter(t, ckpt, 256<<20)
@@ -396,14 +399,17 @@ func TestRestoreFailedUndoes(t *testing.T) {
 	base, ckpt := small(t)
 	top := filepath.Join(base, "build2")
 	os.WriteFile(filepath.Join(top, "env-vars"), []byte("declare -x A=1\n"), 0o644)
+	// The hook's work directory (RestoreOptions.Keep) survives too.
+	os.Mkdir(filepath.Join(top, ".hook"), 0o755)
+	os.WriteFile(filepath.Join(top, ".hook/cmdline"), []byte("bash\x00"), 0o644)
 	forgeWith(t, ckpt, dirE("outputs/out", 0o755), reg("outputs/out/f", "x"),
 		reg("tree/src/gen.h", "/nix/store/"+oldHash+"-pkg-1.0\n"), sym("tree/src/gen.h", "untouched"))
 	if err := restoreHostile(t, base, ckpt); !refused(err) {
 		t.Fatalf("Restore: %v", err)
 	}
 	names, _ := readNames(top)
-	if strings.Join(names, ",") != "env-vars" {
-		t.Errorf("build directory holds %v, want env-vars alone", names)
+	if strings.Join(names, ",") != ".hook,env-vars" {
+		t.Errorf("build directory holds %v, want .hook and env-vars alone", names)
 	}
 }
 

@@ -37,6 +37,12 @@ type RestoreOptions struct {
 	// Every output the checkpoint recorded needs one with a name of the
 	// same length (normally the same derivation name).
 	Outputs map[string]string
+	// Keep reports the names directly under Top that are not the
+	// checkpoint's (the files of the hook that runs the restore, which
+	// SaveOptions.Skip left out): a checkpoint that holds or deletes
+	// anything under one is damaged, and a failed restore leaves them, as
+	// it leaves Nix's files.
+	Keep func(name string) bool
 }
 
 // Result reports what Restore did.
@@ -239,6 +245,9 @@ type extractor struct {
 	// old holds the digests, as the checkpoint held them, of restored
 	// files that the restore changed (guarded by mu).
 	old map[string]digest.Sums
+	// cur holds the digests of restored files as they are now, where a
+	// pass computed them (see setCurrent).
+	cur map[string]digest.Sums
 	// digested lists the files in which digests were replaced.
 	digested map[string]bool
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.
@@ -246,6 +255,8 @@ type extractor struct {
 	dirOrder []dirKey
 	// zr decompresses the archive being read.
 	zr *zstd.Decoder
+	// decoded is the tar stream precheck read and kept (see maxDecoded).
+	decoded []byte
 	// entries counts the archive's entries (precheck).
 	entries int
 	// umask is the process's file mode creation mask.
@@ -384,11 +395,20 @@ func (x *extractor) forgetOutput(name string) {
 }
 
 func (x *extractor) extract(ctx context.Context) error {
-	tr, done, err := x.openArchive()
+	if x.decoded != nil {
+		// precheck kept the stream, checked to its end.
+		return x.extractFrom(ctx, tar.NewReader(bytes.NewReader(x.decoded)), nil)
+	}
+	tr, done, err := x.openArchive(nil)
 	if err != nil {
 		return err
 	}
 	defer done()
+	return x.extractFrom(ctx, tr, x.tail)
+}
+
+// extractFrom extracts every entry of tr, then calls tail if not nil.
+func (x *extractor) extractFrom(ctx context.Context, tr *tar.Reader, tail func() error) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -407,7 +427,10 @@ func (x *extractor) extract(ctx context.Context) error {
 			return err
 		}
 	}
-	return x.tail()
+	if tail != nil {
+		return tail()
+	}
+	return nil
 }
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {

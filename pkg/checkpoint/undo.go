@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // A restore that fails after it started writing leaves nothing of what it
 // wrote: the outputs it created are removed, and the build directory is
-// emptied but for the files Nix put there (NixFile), so that a build can
+// emptied but for the files Nix put there (NixFile) and those
+// RestoreOptions.Keep reserves, so that a build can
 // start again from unpacking. Failures found before the first write (a
 // damaged or forged archive, a changed source) leave everything as it was.
 
@@ -43,13 +45,20 @@ func (x *extractor) undo(created []string) error {
 		}
 		var doomed []string
 		for _, n := range names {
-			if !NixFile(n) {
+			if !NixFile(n) && !x.kept(n) {
 				doomed = append(doomed, n)
 			}
 		}
 		errs = append(errs, removeIn(x.opts.Top, doomed))
 	}
 	return errors.Join(errs...)
+}
+
+// kept reports whether rel, a path under Top, is under a name that
+// RestoreOptions.Keep reserves.
+func (x *extractor) kept(rel string) bool {
+	first, _, _ := strings.Cut(rel, "/")
+	return x.opts.Keep != nil && x.opts.Keep(first)
 }
 
 // removeIn removes names from dir, through a root, giving directories

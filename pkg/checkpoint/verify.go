@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -75,7 +76,9 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // openArchive opens tree.tar.zst for reading entries.
-func (x *extractor) openArchive() (*tar.Reader, func(), error) {
+//
+// keep, if not nil, receives the tar stream as it is read.
+func (x *extractor) openArchive(keep io.Writer) (*tar.Reader, func(), error) {
 	f, err := os.Open(filepath.Join(x.opts.Dir, ArchiveFile))
 	if err != nil {
 		return nil, nil, &CorruptError{Dir: x.opts.Dir, Err: err}
@@ -86,8 +89,32 @@ func (x *extractor) openArchive() (*tar.Reader, func(), error) {
 		return nil, nil, &CorruptError{Dir: x.opts.Dir, Err: err}
 	}
 	x.zr = zr
-	return tar.NewReader(taggedReader{zr}), func() { zr.Close(); f.Close() }, nil
+	var rd io.Reader = taggedReader{zr}
+	if keep != nil {
+		rd = io.TeeReader(rd, keep)
+	}
+	return tar.NewReader(rd), func() { zr.Close(); f.Close() }, nil
 }
+
+// keptStream keeps what is written to it up to maxDecoded bytes, and then
+// nothing (over).
+type keptStream struct {
+	b    []byte
+	over bool
+}
+
+func (k *keptStream) Write(p []byte) (int, error) {
+	if !k.over && len(k.b)+len(p) <= maxDecoded {
+		k.b = append(k.b, p...)
+	} else {
+		k.over, k.b = true, nil
+	}
+	return len(p), nil
+}
+
+// maxDecoded bounds the tar stream precheck keeps in memory for extract,
+// which then does not decompress the archive a second time.
+const maxDecoded = 512 << 20
 
 // precheck reads every entry of the archive once before anything is
 // written: it must decompress and parse, name clean paths, hold only
@@ -95,12 +122,26 @@ func (x *extractor) openArchive() (*tar.Reader, func(), error) {
 // files, bytes and sparse sizes must stay within what the manifest
 // declares. It returns the number of entries.
 func (x *extractor) precheck(ctx context.Context) (int, error) {
-	tr, done, err := x.openArchive()
+	m := x.res.Manifest
+	// The stream is kept for extract when what the manifest declares
+	// (data and a header or two per entry) fits the bound; the bound on
+	// entries and bytes is checked as it is read.
+	var keep *keptStream
+	if estimate := m.Stats.Bytes + int64(m.Stats.Entries+2)*1536; estimate <= maxDecoded {
+		keep = &keptStream{b: make([]byte, 0, estimate)}
+	}
+	var tr *tar.Reader
+	var done func()
+	var err error
+	if keep != nil {
+		tr, done, err = x.openArchive(keep)
+	} else {
+		tr, done, err = x.openArchive(nil)
+	}
 	if err != nil {
 		return 0, err
 	}
 	defer done()
-	m := x.res.Manifest
 	corrupt := func(err error) (int, error) { return 0, &CorruptError{Dir: x.opts.Dir, Err: err} }
 	var files, entries int
 	var bytes, sparse int64
@@ -118,6 +159,9 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 		entries++
 		if err := cleanName(trimSlash(hdr.Name)); err != nil {
 			return corrupt(err)
+		}
+		if rel, ok := strings.CutPrefix(trimSlash(hdr.Name), "tree/"); ok && x.kept(rel) {
+			return corrupt(fmt.Errorf("archive entry %s is under a name of the build directory that no checkpoint holds", quoteName(hdr.Name)))
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
@@ -142,11 +186,19 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 			return corrupt(fmt.Errorf("archive entry %s: the archive holds more than the %d entries, %d files and %d bytes the manifest declares", quoteName(hdr.Name), m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
 		}
 	}
+	for _, rel := range m.Deleted {
+		if x.kept(rel) {
+			return corrupt(fmt.Errorf("the checkpoint deletes %s, a name of the build directory that no checkpoint holds", quoteName(rel)))
+		}
+	}
 	if entries != m.Stats.Entries || files != m.Stats.Files || bytes != m.Stats.Bytes {
 		return corrupt(fmt.Errorf("the archive holds %d entries, %d files and %d bytes; the manifest declares %d, %d and %d", entries, files, bytes, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
 	}
 	if err := x.tail(); err != nil {
 		return 0, err
+	}
+	if keep != nil && !keep.over {
+		x.decoded = keep.b
 	}
 	return entries, nil
 }

@@ -6,8 +6,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // NixFile reports whether rel, a path relative to the build directory, is
@@ -60,12 +63,13 @@ func walkOrder(top string, skip func(rel string) bool, fn func(rel string, fi fs
 			order(rel, slices.Clone(names))
 		}
 		slices.Sort(names)
-		for _, name := range names {
+		fis, err := lstatAll(filepath.Join(top, rel), names)
+		if err != nil {
+			return err
+		}
+		for i, name := range names {
 			r := path.Join(rel, name)
-			fi, err := os.Lstat(filepath.Join(top, r))
-			if err != nil {
-				return err
-			}
+			fi := fis[i]
 			if err := fn(r, fi); err != nil {
 				return err
 			}
@@ -87,6 +91,38 @@ func walkOrder(top string, skip func(rel string) bool, fn func(rel string, fi fs
 		return nil
 	}
 	return visit("")
+}
+
+// lstatAll returns the lstat of each name in dir, on several goroutines
+// when there are many: a source tree's directories hold hundreds of files,
+// and one lstat after the other leaves the other cores idle.
+func lstatAll(dir string, names []string) ([]fs.FileInfo, error) {
+	fis := make([]fs.FileInfo, len(names))
+	if len(names) < 64 {
+		for i, n := range names {
+			fi, err := os.Lstat(filepath.Join(dir, n))
+			if err != nil {
+				return nil, err
+			}
+			fis[i] = fi
+		}
+		return fis, nil
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var g errgroup.Group
+	for w := range workers {
+		g.Go(func() error {
+			for i := w; i < len(names); i += workers {
+				fi, err := os.Lstat(filepath.Join(dir, names[i]))
+				if err != nil {
+					return err
+				}
+				fis[i] = fi
+			}
+			return nil
+		})
+	}
+	return fis, g.Wait()
 }
 
 // readNames lists a directory in the order the filesystem gives.

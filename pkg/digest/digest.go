@@ -57,10 +57,20 @@ type Replacer struct {
 	// standard and URL-safe base64 are the same text (no + or /), where
 	// the new digest's are not: which one the writer used shows only from
 	// the context (see token).
-	url     map[string]string
-	prefix  map[uint64]bool // first 8 bytes of each old encoding
-	lengths []int           // lengths of the old encodings, longest first
+	url    map[string]string
+	prefix map[uint64]bool // first 8 bytes of each old encoding
+	// filter has the bit prefixBit of each old encoding's first 8 bytes
+	// set: most offsets of a scan fail on it, without a map lookup.
+	filter  *[filterBits / 64]uint64
+	lengths []int // lengths of the old encodings, longest first
 }
+
+// filterBits is the size of Replacer.filter: 128 KiB, for a false
+// positive rate of a few percent with the encodings of thousands of files.
+const filterBits = 1 << 20
+
+// prefixBit is the bit of filter for the first 8 bytes p of a text.
+func prefixBit(p uint64) uint64 { return (p * 0x9e3779b97f4a7c15) >> (64 - 20) }
 
 // Change is one content's digests before and after a change.
 type Change struct {
@@ -92,8 +102,12 @@ func New(changes []Change) *Replacer {
 	for o := range bad {
 		delete(r.to, o)
 	}
+	r.filter = new([filterBits / 64]uint64)
 	for o := range r.to {
-		r.prefix[binary.LittleEndian.Uint64([]byte(o[:8]))] = true
+		p := binary.LittleEndian.Uint64([]byte(o[:8]))
+		r.prefix[p] = true
+		bit := prefixBit(p)
+		r.filter[bit/64] |= 1 << (bit % 64)
 		if !slices.Contains(r.lengths, len(o)) {
 			r.lengths = append(r.lengths, len(o))
 		}
@@ -131,7 +145,9 @@ func (r *Replacer) Bytes(b []byte) int {
 		for j < len(b) && inToken[b[j]] {
 			j++
 		}
-		n += r.token(b[i:j])
+		if j-i >= r.lengths[len(r.lengths)-1] {
+			n += r.token(b[i:j])
+		}
 		i = j
 	}
 	return n
@@ -141,7 +157,8 @@ func (r *Replacer) Bytes(b []byte) int {
 func (r *Replacer) token(t []byte) int {
 	n := 0
 	for i := 0; i+8 <= len(t); i++ {
-		if !r.prefix[binary.LittleEndian.Uint64(t[i:])] {
+		p := binary.LittleEndian.Uint64(t[i:])
+		if bit := prefixBit(p); r.filter[bit/64]&(1<<(bit%64)) == 0 || !r.prefix[p] {
 			continue
 		}
 		for _, l := range r.lengths {

@@ -139,7 +139,7 @@ func Store(opts StoreOptions) error {
 	}
 	if opts.Log != nil && m != nil {
 		fmt.Fprintf(opts.Log, "vanilla: cache: stored %s as %s (%s in %d files, %s compressed)\n",
-			what(opts.Point), short(k.Sum), humanBytes(m.Stats.Bytes), m.Stats.Files, humanBytes(m.Stats.Compressed))
+			what(opts.Point), short(k.Sum), stage.Size(m.Stats.Bytes), m.Stats.Files, stage.Size(m.Stats.Compressed))
 	}
 	return nil
 }
@@ -151,9 +151,12 @@ type RestoreOptions struct {
 	Point cachekey.Point
 	// Top, Fresh, Script, Outputs and Attrs are as in stage.RestoreOptions.
 	Top, Fresh, Script string
-	Outputs            map[string]string
-	Attrs              drvattrs.Attrs
-	Log                io.Writer
+	// Earlier, if set, is where to write the store hashes of the entry's
+	// outputs, one a line, for Check at the end of the build.
+	Earlier string
+	Outputs map[string]string
+	Attrs   drvattrs.Attrs
+	Log     io.Writer
 }
 
 // Restore brings the entry back: the build tree over the unpacked source,
@@ -172,6 +175,15 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	if opts.Point == cachekey.Install {
 		st, tree = stage.Final, true
 	}
+	if opts.Earlier != "" {
+		hs, err := checkpoint.EarlierHashes(e.Dir)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(opts.Earlier, []byte(strings.Join(hs, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
 	if err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
 		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs, Log: opts.Log,
@@ -187,16 +199,28 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	return nil
 }
 
-// Clean empties the build directory top, but for Nix's own files and
-// keep (the hook's work directory), and removes the outputs: what a build
-// that starts again from scratch needs.
-func Clean(top, keep string, outputs map[string]string) error {
+// Check fails with a *checkpoint.StaleError when the outputs of a build
+// that resumed still hold an earlier invocation's store hashes (earlier,
+// as Restore wrote them): a build-tree file the restore left as the entry
+// held it, because the hashes are inside compressed data, that a phase
+// after the resume point installed.
+func Check(ctx context.Context, earlier []string, outputs map[string]string) error {
+	roots := make([]string, 0, len(outputs))
+	for _, p := range outputs {
+		roots = append(roots, p)
+	}
+	return checkpoint.Scan(ctx, roots, earlier)
+}
+
+// Clean empties the build directory top, but for Nix's own files, and
+// removes the outputs: what a build that starts again from scratch needs.
+func Clean(top string, outputs map[string]string) error {
 	entries, err := os.ReadDir(top)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if checkpoint.NixFile(e.Name()) || e.Name() == keep {
+		if checkpoint.NixFile(e.Name()) {
 			continue
 		}
 		p := filepath.Join(top, e.Name())
@@ -238,19 +262,6 @@ func short(key string) string {
 		return key[:12]
 	}
 	return key
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func logOrDiscard(w io.Writer) io.Writer {

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// Size formats a byte count the way the helper's log lines write it: "41 MB".
+func Size(n int64) string { return size(n) }
+
 // size formats a byte count the way a build log reads best: "41 MB".
 func size(n int64) string {
 	const unit = 1000

@@ -238,6 +238,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 		Top:     opts.Top,
 		Tree:    opts.Stage == Unwrapped || opts.Tree,
 		Outputs: opts.Outputs,
+		Keep:    Skip,
 	})
 	if err != nil {
 		return err
