@@ -28,3 +28,13 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("results.png is not a PNG: %v", err)
 	}
 }
+
+// A subset of the bench never writes over the committed results.
+func TestDefaultOut(t *testing.T) {
+	if got := defaultOut("/r/bench/results", false); got != "/r/bench/results" {
+		t.Errorf("full run: %s", got)
+	}
+	if got := defaultOut("/r/bench/results", true); got == "/r/bench/results" || !strings.HasPrefix(got, os.TempDir()) {
+		t.Errorf("subset: %s", got)
+	}
+}

@@ -38,7 +38,7 @@ func main() {
 	quick := flag.Bool("quick", false, "the quick subset: the two smallest workloads, one repetition")
 	smoke := flag.Bool("smoke", false, "only check that the bench runs: the smallest workload, one repetition")
 	reps := flag.Int("reps", 3, "repetitions of each measurement")
-	out := flag.String("out", "", "where to write results.md and results.png (default bench/results)")
+	out := flag.String("out", "", "where to write results.md and results.png (default bench/results for a full run, $TMPDIR/nix-vanilla-bench for a subset)")
 	only := flag.String("workloads", "", "comma-separated workloads to run (default: all)")
 	scen := flag.String("scenarios", "", "comma-separated late changes to measure, of fixup, install, wrapdep (default: all; the clean build always)")
 	toolsFlag := flag.String("tools", "", "comma-separated tools to measure next to the plain build, of vanilla, cbt, join, hook (default: all)")
@@ -51,6 +51,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// defaultOut is where results go without -out: the committed results
+// (results, bench/results) for a full run only; a subset (-quick, -smoke,
+// -workloads, -scenarios, -tools) goes to a directory of its own under
+// TMPDIR, so that it never writes over the results the README shows.
+func defaultOut(results string, subset bool) string {
+	if subset {
+		return filepath.Join(os.TempDir(), "nix-vanilla-bench")
+	}
+	return results
 }
 
 func run(quick, smoke bool, reps int, out, only, scen, toolsFlag string) error {
@@ -67,7 +78,8 @@ func run(quick, smoke bool, reps int, out, only, scen, toolsFlag string) error {
 		return err
 	}
 	if out == "" {
-		out = bed.Path("bench/results")
+		out = defaultOut(bed.Path("bench/results"), quick || smoke || only != "" || scen != "" || toolsFlag != "")
+		fmt.Printf("bench: writing results to %s\n", out)
 	}
 	var chosen []workload
 	for _, w := range workloads {
