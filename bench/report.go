@@ -237,11 +237,13 @@ func plot(results []*result, dir string) error {
 			}
 		}
 	}
+	var labels strings.Builder
 	for _, r := range results {
 		for _, s := range scenarios {
 			if s != clean && !measured(r, s) {
 				continue
 			}
+			labels.WriteString(failedLabels(r, s, groups, plotted))
 			groups++
 			fmt.Fprintf(&data, "\"%s\\n%s\"", r.workload.name, strings.Replace(s, " changed", "\\nchanged", 1))
 			for _, t := range plotted {
@@ -272,14 +274,31 @@ set key top right
 set xtics rotate by 0 font ",8"
 set bmargin 5
 set grid ytics
-plot %s
-`, width, filepath.Join(dir, "results.png"), plotColumns(datFile, plotted))
+%splot %s
+`, width, filepath.Join(dir, "results.png"), labels.String(), plotColumns(datFile, plotted))
 	cmd := exec.Command("gnuplot")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("gnuplot: %v\n%s", err, out)
 	}
 	return os.Remove(datFile)
+}
+
+// failedLabels returns gnuplot commands that write "failed" where the bar
+// of a tool whose build failed in scenario s would stand (its height is
+// the plot's floor): group is the bar group's index, in a clustered
+// histogram with one bar per plotted tool and a gap of one.
+func failedLabels(r *result, s string, group int, plotted []string) string {
+	var b strings.Builder
+	n := float64(len(plotted))
+	for i, t := range plotted {
+		if r.failed[s][t] == "" || len(r.times[s][t]) > 0 {
+			continue
+		}
+		x := float64(group) + (float64(i)-(n-1)/2)/(n+1)
+		fmt.Fprintf(&b, "set label \"failed\" at %.3f,0.012 left rotate by 90 font \",8\" textcolor rgb %q\n", x, plotColors[t])
+	}
+	return b.String()
 }
 
 // plotColors are the tools' colours in the plot.

@@ -235,3 +235,21 @@ func TestReportHook(t *testing.T) {
 		t.Errorf("report has nix-vanilla's measures or columns without their builds:\n%s", md)
 	}
 }
+
+// TestFailedLabels: the plot labels a tool's bar "failed" where all its
+// builds failed, not where some succeeded.
+func TestFailedLabels(t *testing.T) {
+	r := &result{
+		times:  map[string]map[string][]float64{postFixup: {cbt: {9}}, postInstall: {}},
+		failed: map[string]map[string]string{postFixup: {cbt: "oops"}, postInstall: {cbt: "again"}},
+	}
+	plotted := []string{plain, vanilla, cbt}
+	if got := failedLabels(r, postFixup, 1, plotted); got != "" {
+		t.Errorf("a tool that succeeded once is labelled failed: %q", got)
+	}
+	got := failedLabels(r, postInstall, 2, plotted)
+	// Third of three bars in group 2: 2 + (2-1)/4.
+	if !strings.Contains(got, `set label "failed" at 2.250,`) || strings.Count(got, "set label") != 1 {
+		t.Errorf("labels = %q", got)
+	}
+}
