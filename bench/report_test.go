@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +254,31 @@ func TestFailedLabels(t *testing.T) {
 	// Third of three bars in group 2: 2 + (2-1)/4.
 	if !strings.Contains(got, `set label "failed" at 2.250,`) || strings.Count(got, "set label") != 1 {
 		t.Errorf("labels = %q", got)
+	}
+}
+
+// TestPlotFailed draws a plot with a failed bar, where gnuplot is
+// installed: the labels must be gnuplot that it accepts.
+func TestPlotFailed(t *testing.T) {
+	if _, err := exec.LookPath("gnuplot"); err != nil {
+		t.Skip("no gnuplot")
+	}
+	r := &result{
+		workload: workload{name: "w"},
+		times: map[string]map[string][]float64{
+			clean:       {plain: {10}, vanilla: {10}, cbt: {11}},
+			postInstall: {vanilla: {2}},
+		},
+		failed: map[string]map[string]string{clean: {}, postInstall: {cbt: "again"}},
+	}
+	dir := t.TempDir()
+	if d := os.Getenv("BENCH_PLOT_DIR"); d != "" {
+		dir = d // to look at it
+	}
+	if err := plot([]*result{r}, dir); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "results.png")); err != nil || fi.Size() == 0 {
+		t.Fatalf("results.png: %v", err)
 	}
 }
