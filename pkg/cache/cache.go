@@ -1,10 +1,8 @@
 package cache
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
 )
 
 // DefaultDir is the cache directory when neither a flag nor
@@ -124,7 +124,7 @@ func (c *Cache) path(elem ...string) string {
 
 // checkMarker checks the marker file, initialising an empty directory.
 func (c *Cache) checkMarker() error {
-	data, err := readBounded(c.path(MarkerFile), 4096)
+	data, err := checkpoint.ReadBounded(c.path(MarkerFile), 4096)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c.init()
 	}
@@ -186,7 +186,7 @@ func (c *Cache) writeFile(name string, data []byte) error {
 // MaxSize returns the size limit in bytes from the max-size file; 0
 // means none.
 func (c *Cache) MaxSize() (int64, error) {
-	data, err := readBounded(c.path(MaxSizeFile), 256)
+	data, err := checkpoint.ReadBounded(c.path(MaxSizeFile), 256)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -266,36 +266,6 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	defer f.Close()
 	return f.Readdirnames(-1)
-}
-
-var errTooLarge = errors.New("file too large")
-
-// readBounded reads the regular file p, of at most limit bytes, without
-// following a symlink or blocking on a FIFO.
-func readBounded(p string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (%v)", p, fi.Mode().Type())
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes: %w (at most %d)", p, fi.Size(), errTooLarge, limit)
-	}
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(f, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > limit {
-		return nil, fmt.Errorf("%s: %w (at most %d)", p, errTooLarge, limit)
-	}
-	return buf.Bytes(), nil
 }
 
 // now is the clock; tests replace it.

@@ -318,7 +318,7 @@ func (c *Cache) check(key string) (*header, error) {
 
 // readHeader reads and checks entry key's header.
 func (c *Cache) readHeader(key string) (*header, error) {
-	data, err := readBounded(filepath.Join(c.entryDir(key), HeaderFile), maxHeader)
+	data, err := checkpoint.ReadBounded(filepath.Join(c.entryDir(key), HeaderFile), maxHeader)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil, err
 	}
@@ -461,7 +461,7 @@ func (c *Cache) info(h *header) Info {
 }
 
 func (c *Cache) readUse(key string) (*use, error) {
-	data, err := readBounded(filepath.Join(c.entryDir(key), UseFile), maxUse)
+	data, err := checkpoint.ReadBounded(filepath.Join(c.entryDir(key), UseFile), maxUse)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ type NotRegularError struct {
 }
 
 func (e *NotRegularError) Error() string {
-	return fmt.Sprintf("%s: a %v where a restore expects a regular file or directory; refusing to open it", quoteName(e.Path), e.Mode.Type())
+	return fmt.Sprintf("%s: a %v, not a regular file or directory; refusing to open it", quoteName(e.Path), e.Mode.Type())
 }
 
 // openRegular opens rel in r with flag, never following a symlink as its

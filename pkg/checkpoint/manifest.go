@@ -87,7 +87,7 @@ func IsCorrupt(err error) bool {
 
 // ReadManifest reads the manifest of the checkpoint in dir.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := readBounded(filepath.Join(dir, ManifestFile), maxManifest)
+	data, err := ReadBounded(filepath.Join(dir, ManifestFile), maxManifest)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("no %s", ManifestFile)}
 	}
@@ -119,11 +119,13 @@ func writeManifest(dir string, m *Manifest) error {
 	return renameio.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'), 0o644)
 }
 
-var errTooLarge = errors.New("larger than a checkpoint's file may be")
+var errTooLarge = errors.New("larger than such a file may be")
 
-// readBounded reads the regular file p, of at most limit bytes, without
-// following a symlink or blocking on a FIFO.
-func readBounded(p string, limit int64) ([]byte, error) {
+// ReadBounded reads the regular file p, of at most limit bytes, without
+// following a symlink or blocking on a FIFO (a *NotRegularError for
+// anything but a regular file): how a checkpoint's, or a cache entry's,
+// small files are read.
+func ReadBounded(p string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, err
