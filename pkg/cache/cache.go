@@ -156,11 +156,12 @@ func (c *Cache) init() error {
 		return &UnavailableError{Dir: c.dir, Reason: NotWritable, Err: err}
 	}
 	for _, n := range names {
-		switch n {
-		case "lost+found", EntriesDir, TmpDir, TagFile:
-			// lost+found: the root of a fresh filesystem; the others:
-			// a concurrent or interrupted initialisation.
-		default:
+		if !initName(n) {
+			if _, err := os.Lstat(c.path(MarkerFile)); err == nil {
+				// Another process finished initialising since we
+				// looked; its marker decides.
+				return c.checkMarker()
+			}
 			return &UnavailableError{Dir: c.dir, Reason: Foreign, Err: fmt.Errorf("it holds %q but no %s file", n, MarkerFile)}
 		}
 	}
@@ -176,6 +177,24 @@ func (c *Cache) init() error {
 		}
 	}
 	return nil
+}
+
+// initName reports whether a name in a directory without a marker file
+// may come from an initialisation: lost+found (the root of a fresh
+// filesystem), the directories and files init writes, and renameio's
+// temporary files for them ("." + name + digits) of a concurrent or
+// interrupted initialisation.
+func initName(n string) bool {
+	switch n {
+	case "lost+found", EntriesDir, TmpDir, TagFile:
+		return true
+	}
+	for _, f := range []string{TagFile, MarkerFile} {
+		if digits, ok := strings.CutPrefix(n, "."+f); ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeFile replaces a file of the cache directory atomically.

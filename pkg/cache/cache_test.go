@@ -139,6 +139,12 @@ func TestOpen(t *testing.T) {
 		{name: "other version", setup: marker(markerMagic + "\nversion 99\n"), reason: OtherFormat},
 		{name: "marker is a dir", setup: func(d string) error { return os.Mkdir(filepath.Join(d, MarkerFile), 0o755) }, reason: Foreign},
 		{name: "marker only", setup: marker(markerMagic + "\nversion 1\n")},
+		{name: "interrupted init", setup: func(d string) error {
+			return os.WriteFile(filepath.Join(d, "."+MarkerFile+"8172634"), []byte(markerMagic), 0o644)
+		}},
+		{name: "dot file like a temporary marker", setup: func(d string) error {
+			return os.WriteFile(filepath.Join(d, "."+MarkerFile+".swp"), nil, 0o644)
+		}, reason: Foreign},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -327,4 +333,42 @@ func TestPutExisting(t *testing.T) {
 	if got := dirNames(t, c, TmpDir); len(got) != 0 {
 		t.Errorf("tmp holds %q", got)
 	}
+}
+
+// TestOpenConcurrentInit opens one empty directory from many goroutines
+// at once, as the first builds using a new cache do: every Open must
+// succeed, none may take another's half-written marker for a foreign
+// file.
+func TestOpenConcurrentInit(t *testing.T) {
+	for round := range 30 {
+		dir := t.TempDir()
+		errs := make(chan error, 12)
+		start := make(chan struct{})
+		for range cap(errs) {
+			go func() {
+				<-start
+				_, err := Open(dir)
+				errs <- err
+			}()
+		}
+		close(start)
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if got := dirNamesOf(t, dir); !slices.Equal(got, []string{TagFile, EntriesDir, TmpDir, MarkerFile}) {
+			t.Fatalf("round %d: cache holds %q", round, got)
+		}
+	}
+}
+
+func dirNamesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := readDirNames(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	return names
 }
