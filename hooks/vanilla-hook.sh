@@ -224,23 +224,82 @@ _vanillaBegin() {
 }
 
 # _vanillaRestore FLAGS…: restore the checkpoint in $vanillaFrom. The
-# unwrapped stage first unpacks the source again: files the build did not
-# touch come from it, not from the checkpoint.
+# unwrapped stage needs the source unpacked again: files the build did not
+# touch come from it, not from the checkpoint. The helper unpacks them
+# itself from the sources when unpackPhase is stdenv's own (faster: it
+# writes only those files, on several cores, while it verifies the
+# checkpoint); when it cannot reproduce them exactly it changes nothing
+# and exits with status 4, and unpackPhase runs as in a plain build.
 _vanillaRestore() {
-    local _vanillaArgs
+    local _vanillaArgs _vanillaSrcArgs _vanillaUnpack='' _vanillaRc=4
+    local _vanillaRestoreArgs=(restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}"
+        -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$")
     if [[ "$vanillaStage" == unwrapped || " $* " == *" -tree "* ]] && ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
-        local _vanillaStart=$EPOCHREALTIME
-        _vanillaOrig_runPhase unpackPhase
-        echo "vanilla: unpacked the source again for the files the build left alone, $(_vanillaSince "$_vanillaStart") s"
-        if [[ "$vanillaStage" == unwrapped ]]; then
-            "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
-        fi
+        _vanillaUnpack=1
     fi
     _vanillaOutputArgs
-    "$_vanillaHelper" restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" \
-        -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$" "${_vanillaArgs[@]}" "$@"
+    if [[ -n "$_vanillaUnpack" ]] && _vanillaSourceArgs; then
+        if [[ "$vanillaStage" == unwrapped ]]; then
+            _vanillaSrcArgs+=(-snapshot "$_vanillaWork/snapshot")
+        fi
+        _vanillaRc=0
+        "$_vanillaHelper" "${_vanillaRestoreArgs[@]}" "${_vanillaSrcArgs[@]}" "${_vanillaArgs[@]}" "$@" || _vanillaRc=$?
+        ((_vanillaRc == 0 || _vanillaRc == 4)) || return "$_vanillaRc"
+    fi
+    if ((_vanillaRc == 4)); then
+        if [[ -n "$_vanillaUnpack" ]]; then
+            local _vanillaStart=$EPOCHREALTIME
+            _vanillaOrig_runPhase unpackPhase
+            echo "vanilla: unpacked the source again for the files the build left alone, $(_vanillaSince "$_vanillaStart") s"
+            if [[ "$vanillaStage" == unwrapped ]]; then
+                "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
+            fi
+        fi
+        "$_vanillaHelper" "${_vanillaRestoreArgs[@]}" "${_vanillaArgs[@]}" "$@"
+    fi
     # shellcheck source=/dev/null
     source "$_vanillaWork/restore.sh"
+}
+
+# _vanillaSourceArgs: set _vanillaSrcArgs to the helper's flags for
+# unpacking the sources itself (-src for each of $srcs, or $src, as
+# unpackPhase reads them); return 1 when unpackPhase must run instead
+# because it is not stdenv's default one: dontUnpack, an unpackPhase or
+# unpackCmd of the package's, code in preUnpack or postUnpack (or their
+# hooks). The helper checks what it unpacks by content, so this is only
+# a shortcut past attempts that would fail.
+_vanillaSourceArgs() {
+    _vanillaSrcArgs=()
+    [[ -z "${dontUnpack-}" && -z "${unpackPhase-}" && -z "${unpackCmd-}" ]] || return 1
+    local _vanillaH _vanillaN _vanillaS
+    for _vanillaH in preUnpack postUnpack unpackCmd; do
+        [[ -z "${!_vanillaH-}" ]] || return 1
+        ! declare -F "$_vanillaH" >/dev/null || return 1
+        _vanillaN=0
+        if declare -p "${_vanillaH}Hooks" >/dev/null 2>&1; then
+            eval "_vanillaN=\${#${_vanillaH}Hooks[@]}"
+        fi
+        # unpackCmdHooks: the hooks that unpack other formats (unzip's).
+        [[ "$_vanillaH" == unpackCmd ]] || ((_vanillaN == 0)) || return 1
+    done
+    local -a _vanillaSrcs
+    if [[ -n "${srcs:-}" ]]; then
+        if [[ -n "${__structuredAttrs-}" ]]; then
+            _vanillaSrcs=("${srcs[@]}")
+        else
+            # shellcheck disable=SC2206 # split as unpackPhase splits it
+            _vanillaSrcs=($srcs)
+        fi
+    elif [[ -n "${src:-}" ]]; then
+        # shellcheck disable=SC2206
+        _vanillaSrcs=($src)
+    else
+        return 1
+    fi
+    for _vanillaS in "${_vanillaSrcs[@]}"; do
+        _vanillaSrcArgs+=(-src "$_vanillaS")
+    done
+    _vanillaSrcArgs+=(-threads "${NIX_BUILD_CORES:-0}")
 }
 
 # _vanillaSince START: seconds since $EPOCHREALTIME was START, to 0.01 s.
@@ -444,14 +503,27 @@ _vanillaCacheBegin() {
 # _vanillaCacheResume: restore the entry found; on any failure, run the
 # build again from scratch.
 _vanillaCacheResume() {
-    local _vanillaArgs _vanillaTree=()
-    if ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
-        _vanillaOrig_runPhase unpackPhase
-    fi
+    local _vanillaArgs _vanillaSrcArgs _vanillaRc=4
     _vanillaOutputArgs
-    if ! "$_vanillaHelper" cache restore -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -point "$_vanillaCachePoint" \
-        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" \
-        -earlier "$_vanillaWork/earlier" -builder-pid "$$" "${_vanillaArgs[@]}"; then
+    local _vanillaRestoreArgs=(cache restore -dir "$_vanillaCacheDir" -key "$_vanillaCacheKey" -point "$_vanillaCachePoint"
+        -top "$NIX_BUILD_TOP" -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh"
+        -earlier "$_vanillaWork/earlier" -builder-pid "$$" "${_vanillaArgs[@]}")
+    # As _vanillaRestore: the helper unpacks the source itself, or exits
+    # with status 4 having changed nothing, and unpackPhase runs.
+    if ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
+        if _vanillaSourceArgs; then
+            _vanillaRc=0
+            "$_vanillaHelper" "${_vanillaRestoreArgs[@]}" "${_vanillaSrcArgs[@]}" || _vanillaRc=$?
+        fi
+        if ((_vanillaRc == 4)); then
+            _vanillaOrig_runPhase unpackPhase
+        fi
+    fi
+    if ((_vanillaRc == 4)); then
+        _vanillaRc=0
+        "$_vanillaHelper" "${_vanillaRestoreArgs[@]}" || _vanillaRc=$?
+    fi
+    if ((_vanillaRc != 0)); then
         _vanillaCacheRerun "restoring cache entry ${_vanillaCacheKey:0:12} failed"
     fi
     # shellcheck source=/dev/null

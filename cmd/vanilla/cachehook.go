@@ -166,6 +166,7 @@ func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	point := fs.String("point", "", "the entry's resume point: build or install")
 	script := fs.String("script", "", "where to write the script that replays the shell state")
 	earlier := fs.String("earlier", "", "where to write the store hashes of the entry's outputs, for cache check")
+	src := addSourceFlags(fs)
 	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script", "earlier"); err != nil {
 		return err
 	}
@@ -176,6 +177,7 @@ func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	return resume.Restore(ctx, resume.RestoreOptions{
 		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *b.top, Fresh: *b.fresh, Script: *script,
 		Earlier: *earlier, Outputs: b.outs, Attrs: attrs, Log: stdout,
+		Sources: src.srcs, SourceThreads: *src.threads,
 	})
 }
 

@@ -5,7 +5,7 @@
 //
 //	vanilla snapshot -top DIR -to FILE
 //	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] [-from DIR] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
-//	vanilla restore -stage STAGE -from DIR -top DIR [-tree] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
+//	vanilla restore -stage STAGE -from DIR -top DIR [-tree] [-src PATH... [-threads N] [-snapshot FILE]] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
 //	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
@@ -27,6 +27,7 @@ import (
 	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/phases"
 	"github.com/nix-vanilla/nix-vanilla/pkg/stage"
+	"github.com/nix-vanilla/nix-vanilla/pkg/unpack"
 )
 
 const usage = `usage: vanilla COMMAND [flags]
@@ -96,6 +97,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vanilla %s: %v\n", args[0], err)
 			return 2
 		}
+		var nr *unpack.NotReproducedError
+		if errors.As(err, &nr) {
+			// Not a failure: the hook unpacks with unpackPhase.
+			fmt.Fprintf(stderr, "vanilla: %v; unpacking with unpackPhase instead\n", err)
+			return exitNotReproduced
+		}
 		fmt.Fprintf(stderr, "vanilla: %v\n", err)
 		if advice := adviceFor(err); advice != "" {
 			fmt.Fprintf(stderr, "vanilla: %s\n", advice)
@@ -107,6 +114,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// exitNotReproduced is restore's exit status when it could not unpack
+// the source itself (-src) and changed nothing.
+const exitNotReproduced = 4
 
 // adviceFor says what a user can do about err, or nothing.
 func adviceFor(err error) string {
@@ -168,6 +179,25 @@ func (o outputs) Set(s string) error {
 	}
 	o[name] = path
 	return nil
+}
+
+// sourceFlags are the flags of a restore that unpacks the source itself.
+type sourceFlags struct {
+	srcs    []string
+	threads *int
+}
+
+func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
+	s := &sourceFlags{}
+	fs.Func("src", "a source to unpack the files the build left alone from, instead of finding them unpacked (repeat for each of $srcs, in order)", func(v string) error {
+		if v == "" {
+			return errors.New("empty source path")
+		}
+		s.srcs = append(s.srcs, v)
+		return nil
+	})
+	s.threads = fs.Int("threads", 0, "threads for the sources' decompressor (NIX_BUILD_CORES); 0: all")
+	return s
 }
 
 // parse parses flags and checks that the required ones are set.
@@ -279,6 +309,8 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	readAttrs := attrsFlag(fs)
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	src := addSourceFlags(fs)
+	snap := fs.String("snapshot", "", "with -src: where to write the snapshot taken right after unpacking")
 	if err := parse(fs, args, "stage", "from", "top", "fresh", "script"); err != nil {
 		return err
 	}
@@ -295,5 +327,6 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return stage.Restore(ctx, stage.RestoreOptions{
 		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs, Log: stdout,
+		Sources: src.srcs, SourceThreads: *src.threads, Snapshot: *snap,
 	})
 }

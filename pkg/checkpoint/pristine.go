@@ -69,37 +69,37 @@ func readPristine(dir string, size int64, count int) ([]pristineEntry, error) {
 
 // checkPristine checks that the freshly unpacked source holds the files
 // the checkpoint left to it, by content: same size and same SHA-256, read
-// several at a time. It changes nothing (but gives back its mode at once
-// to a file it had to make readable); fixPristine then gives the files the
-// modification times and modes they had when the checkpoint was saved,
-// which an unpacker that does not keep times (cp -r) or another umask
-// changes.
-func (x *extractor) checkPristine() ([]pristineEntry, error) {
-	m := x.res.Manifest
-	entries, err := readPristine(x.opts.Dir, m.PristineSize, m.Stats.Pristine)
-	if err != nil {
-		return nil, err
-	}
+// several at a time (the files Unpack wrote were checked as they were
+// written: only their type and size are). It changes nothing (but gives
+// back its mode at once to a file it had to make readable); fixPristine
+// then gives the files the modification times and modes they had when
+// the checkpoint was saved, which an unpacker that does not keep times
+// (cp -r) or another umask changes.
+func (x *extractor) checkPristine(entries []pristineEntry) error {
 	top, err := x.root(x.opts.Top)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	var verified map[string]bool
+	if x.unpacked != nil {
+		verified = x.unpacked.Verified
 	}
 	errs := make([]error, len(entries))
 	g := new(errgroup.Group)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range entries {
 		g.Go(func() error {
-			errs[i] = samePristine(top, &entries[i])
+			errs[i] = samePristine(top, &entries[i], verified[entries[i].name()])
 			return nil
 		})
 	}
 	g.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return entries, nil
+	return nil
 }
 
 // fixPristine gives the pristine files their recorded times and modes
@@ -144,7 +144,7 @@ func (x *extractor) fixPristine(entries []pristineEntry) error {
 }
 
 // samePristine checks one file.
-func samePristine(top *os.Root, e *pristineEntry) error {
+func samePristine(top *os.Root, e *pristineEntry, verified bool) error {
 	name := e.name()
 	changed := func(reason string) error { return &SourceChangedError{Path: name, Reason: reason} }
 	fi, err := top.Lstat(name)
@@ -155,6 +155,8 @@ func samePristine(top *os.Root, e *pristineEntry) error {
 		return changed(fmt.Sprintf("a %v after unpacking, was a regular file", fi.Mode().Type()))
 	case fi.Size() != e.Size:
 		return changed(fmt.Sprintf("size %d, was %d", fi.Size(), e.Size))
+	case verified:
+		return nil
 	}
 	f, _, err := openRegular(top, name, os.O_RDONLY)
 	if err != nil && os.IsPermission(err) {

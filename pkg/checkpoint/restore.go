@@ -22,6 +22,7 @@ import (
 
 	"github.com/nix-vanilla/nix-vanilla/pkg/digest"
 	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
+	"github.com/nix-vanilla/nix-vanilla/pkg/unpack"
 )
 
 // RestoreOptions say where Restore puts a checkpoint back.
@@ -43,6 +44,21 @@ type RestoreOptions struct {
 	// anything under one is damaged, and a failed restore leaves them, as
 	// it leaves Nix's files.
 	Keep func(name string) bool
+	// Sources, with Tree, are the derivation's sources ($srcs, or $src)
+	// in a Top where the source was not unpacked: Restore brings back the
+	// pristine files from them itself (package unpack), while it verifies
+	// the archive. When that cannot reproduce them exactly, Restore fails
+	// with an *unpack.NotReproducedError having changed nothing, and the
+	// caller unpacks the source its own way and restores without Sources.
+	Sources []string
+	// SourceThreads is the number of threads the decompressor of Sources
+	// may use (NIX_BUILD_CORES); 0 means all.
+	SourceThreads int
+	// Unpacked, when not nil, is called once Sources are unpacked and the
+	// archive verified, before anything else is written: the tree then
+	// is what unpacking the source again gives (a stage snapshots it).
+	// An error fails the restore, which removes the unpacked files.
+	Unpacked func() error
 }
 
 // Result reports what Restore did.
@@ -73,6 +89,9 @@ type Result struct {
 	// Unrewritable lists build-tree files with store hashes inside
 	// compressed data: not fatal unless they reach an output (see Scan).
 	Unrewritable []*LeftoverError
+	// Unpacked reports how RestoreOptions.Sources were unpacked; nil
+	// without them.
+	Unpacked *unpack.Result
 	// Warnings are things worth one line in the build log each.
 	Warnings []string
 	// Rewrite maps the checkpoint's text to the restoring build's: store
@@ -137,18 +156,45 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	if opts.Tree && !m.Tree {
 		return nil, fmt.Errorf("restore %s: the checkpoint holds no build tree", opts.Dir)
 	}
-	// Everything that can be checked is checked before the first write.
-	if err := x.verifyArchive(ctx); err != nil {
-		return nil, err
+	var pristine []pristineEntry
+	if opts.Tree {
+		if pristine, err = readPristine(opts.Dir, m.PristineSize, m.Stats.Pristine); err != nil {
+			return nil, err
+		}
 	}
-	entries, err := x.precheck(ctx)
+	// The source is unpacked while the archive is verified (unpacked
+	// files are new ones: nothing is changed before the verification
+	// ends, and they are removed if it fails).
+	unpacked := make(chan error, 1)
+	uctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if opts.Tree && opts.Sources != nil {
+		go func() { unpacked <- x.unpack(uctx, pristine) }()
+	} else {
+		unpacked <- nil
+	}
+	// Everything that can be checked is checked before the first write.
+	entries, err := x.verifyAndPrecheck(ctx)
 	if err != nil {
+		cancel()
+	}
+	if uerr := <-unpacked; err == nil {
+		err = uerr
+	}
+	if err == nil && x.unpacked != nil && opts.Unpacked != nil {
+		err = opts.Unpacked()
+	}
+	if err != nil {
+		if x.unpacked != nil {
+			if rerr := x.unpacked.Remove(); rerr != nil {
+				err = fmt.Errorf("%w (and removing the unpacked source failed: %v)", err, rerr)
+			}
+		}
 		return nil, err
 	}
 	x.entries = entries
-	var pristine []pristineEntry
 	if opts.Tree {
-		if pristine, err = x.checkPristine(); err != nil {
+		if err = x.checkPristine(pristine); err != nil {
 			return nil, err
 		}
 	}
@@ -164,6 +210,31 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// verifyAndPrecheck verifies the archive's digest and reads it through
+// once (precheck), returning the number of entries.
+func (x *extractor) verifyAndPrecheck(ctx context.Context) (int, error) {
+	if err := x.verifyArchive(ctx); err != nil {
+		return 0, err
+	}
+	return x.precheck(ctx)
+}
+
+// unpack brings back the pristine files from opts.Sources.
+func (x *extractor) unpack(ctx context.Context, pristine []pristineEntry) error {
+	files := make([]unpack.File, len(pristine))
+	for i := range pristine {
+		e := &pristine[i]
+		files[i] = unpack.File{Name: e.name(), Size: e.Size, Mode: e.Mode, Mtime: e.Mtime, Digest: e.Digest}
+	}
+	res, err := unpack.Unpack(ctx, unpack.Options{Top: x.opts.Top, Sources: x.opts.Sources, Files: files, Threads: x.opts.SourceThreads})
+	if err != nil {
+		return err
+	}
+	x.unpacked = res
+	x.res.Unpacked = res
+	return nil
 }
 
 // apply makes the changes: source files' times and modes, deletions,
@@ -226,6 +297,8 @@ type extractor struct {
 	opts RestoreOptions
 	res  *Result
 	rw   *storepath.Rewriter
+	// unpacked is what unpack brought back from opts.Sources.
+	unpacked *unpack.Result
 	// reverse maps the new hashes back, to look at files as they were.
 	reverse *storepath.Rewriter
 	roots   map[string]*os.Root

@@ -157,6 +157,10 @@ type RestoreOptions struct {
 	Outputs map[string]string
 	Attrs   drvattrs.Attrs
 	Log     io.Writer
+	// Sources and SourceThreads are as in stage.RestoreOptions: the
+	// restore unpacks the source itself.
+	Sources       []string
+	SourceThreads int
 }
 
 // Restore brings the entry back: the build tree over the unpacked source,
@@ -187,6 +191,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	if err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
 		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs, Log: opts.Log,
+		Sources: opts.Sources, SourceThreads: opts.SourceThreads,
 	}); err != nil {
 		return err
 	}

@@ -224,6 +224,18 @@ type RestoreOptions struct {
 	Attrs drvattrs.Attrs
 	// Log receives one line per step, and warnings.
 	Log io.Writer
+	// Sources, when not nil, are the derivation's sources ($srcs or
+	// $src), not unpacked in Top: the restore brings back the files the
+	// checkpoint left to the source from them itself (package unpack).
+	// When it cannot, Restore fails with an *unpack.NotReproducedError
+	// having changed nothing: run unpackPhase and restore without them.
+	Sources []string
+	// SourceThreads is NIX_BUILD_CORES, for the sources' decompressor.
+	SourceThreads int
+	// Snapshot, with Sources, is where to write the snapshot of Top
+	// taken right after the source is unpacked (as `vanilla snapshot`
+	// after unpackPhase).
+	Snapshot string
 }
 
 // Restore restores the previous stage's checkpoint and writes the script
@@ -239,9 +251,24 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 		Tree:    opts.Stage == Unwrapped || opts.Tree,
 		Outputs: opts.Outputs,
 		Keep:    Skip,
+		Sources: opts.Sources, SourceThreads: opts.SourceThreads,
+		Unpacked: func() error {
+			if opts.Snapshot == "" {
+				return nil
+			}
+			s, err := checkpoint.Take(opts.Top, Skip)
+			if err != nil {
+				return err
+			}
+			return s.WriteFile(opts.Snapshot)
+		},
 	})
 	if err != nil {
 		return err
+	}
+	if u := res.Unpacked; u != nil {
+		fmt.Fprintf(opts.Log, "vanilla: unpacked the %s source files the build left alone (%s) from the source itself, %s\n",
+			count(u.Files), size(u.Bytes), seconds(u.Elapsed))
 	}
 	fmt.Fprintf(opts.Log, "vanilla: restored %s in %s files from %s", size(res.Bytes), count(res.Files), opts.From)
 	if res.Rewritten > 0 {
