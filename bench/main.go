@@ -32,6 +32,7 @@ var workloads = []workload{
 	{"googletest", "Debian's googletest 1.12.1 (/usr/src/googletest): C++, CMake + Ninja, with its test suite built", false},
 	{"openvswitch", "Debian's openvswitch-source 3.1.0: a medium autotools build (C, libtool, Python generators); in place of libxcrypt, whose Debian source lacks build-aux/", false},
 	{"binutils", "Debian's binutils-source 2.40: a large autotools build", false},
+	{"linux", "Debian's linux-source-6.1 with tinyconfig: a huge source (1.3 GB), little generated", false},
 }
 
 func main() {

@@ -147,6 +147,9 @@ type result struct {
 	// the phases' durations of the plain and hook-mode builds.
 	hook   []hookBuild
 	phases map[string][]phaseTimes
+	// stageRows are the rows of the split builds' breakdowns, each in
+	// the order its build ran them.
+	stageRows [][]string
 	// cpu[scenario][tool] are the CPU seconds of the plain and hook-mode
 	// builds, as times are their wall seconds.
 	cpu map[string]map[string][]float64
@@ -294,6 +297,12 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 				r.cpu[st.scenario][st.tool] = append(r.cpu[st.scenario][st.tool], b.lastCPU)
 				k := phaseKey(st.scenario, st.tool)
 				r.phases[k] = append(r.phases[k], phases(lines, sec))
+			}
+			if st.tool == vanilla && (st.scenario == clean || st.scenario == postInstall || st.scenario == postFixup) {
+				t, order := stageTimes(lines, sec)
+				k := phaseKey(st.scenario, st.tool)
+				r.phases[k] = append(r.phases[k], t)
+				r.stageRows = append(r.stageRows, order)
 			}
 			if st.tool == hooked {
 				h := readHookLog(lines)

@@ -77,6 +77,7 @@ func report(results []*result, reps int, took time.Duration) string {
 		}
 		scenarioTable(&b, r, reps)
 		measures(&b, r)
+		stageSection(&b, r)
 		hookSection(&b, r)
 	}
 	b.WriteString("Not measured yet: P6 (a one-file source change, incremental against checkpointBuildTools), which waits for the issue that adds it.\n\n![rebuild times](results.png)\n")

@@ -282,3 +282,36 @@ func TestPlotFailed(t *testing.T) {
 		t.Fatalf("results.png: %v", err)
 	}
 }
+
+// TestStageTimes splits a split build's log by stage: phases less the
+// helper steps inside them, the steps on rows of their own.
+func TestStageTimes(t *testing.T) {
+	lines := []timedLine{
+		{0.5, "vanilla: checkpoint stage: running the phases up to buildPhase"},
+		{0.6, "Running phase: unpackPhase"},
+		{1.6, "Running phase: buildPhase"},
+		{9.6, "vanilla: saved checkpoint: 2 MiB in 80 files (1 MiB compressed), 78,000 files (1.3 GB) left to the source, 1.50 s"},
+		{10.0, "vanilla: unwrapped stage: restoring the checkpoint, then running postBuild to installPhase"},
+		{14.0, "vanilla: unpacked the source again itself, only the 78,000 files the build left alone (1.3 GB), 3.50 s"},
+		{14.5, "vanilla: restored 2 MiB in 80 files from /nix/store/x-checkpoint, 0.40 s"},
+		{14.8, "Running phase: installPhase"},
+		{15.8, "vanilla: saved outputs: 9 MiB in 3 files (3 MiB compressed), 0.20 s"},
+		{16.0, "vanilla: final stage: restoring the installed outputs, then running fixupPhase and after"},
+		{16.3, "vanilla: restored 9 MiB in 3 files from /nix/store/y-checkpoint, 0.10 s"},
+		{16.4, "Running phase: fixupPhase"},
+	}
+	p, order := stageTimes(lines, 17)
+	want := map[string]float64{
+		startPhase: 0.5, "checkpoint: (setup)": 0.1, "checkpoint: unpackPhase": 1, "checkpoint: buildPhase": 6.9, "checkpoint: save": 1.5,
+		"unwrapped: (setup)": 0.9, "unwrapped: unpack again": 3.5, "unwrapped: restore": 0.4, "unwrapped: installPhase": 1.0, "unwrapped: save": 0.2,
+		"final: (setup)": 0.3, "final: restore": 0.1, "final: fixupPhase": 0.6,
+	}
+	for name, w := range want {
+		if got := p[name]; got < w-0.01 || got > w+0.01 {
+			t.Errorf("%s = %.2f, want %.2f", name, got, w)
+		}
+	}
+	if len(p) != len(want) || order[0] != startPhase || order[len(order)-1] != "final: fixupPhase" {
+		t.Errorf("rows %v", order)
+	}
+}

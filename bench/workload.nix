@@ -54,6 +54,7 @@ let
     googletest = pkgs.callPackage ./packages/googletest.nix { };
     openvswitch = pkgs.callPackage ./packages/openvswitch.nix { };
     binutils = pkgs.callPackage ./packages/binutils.nix { };
+    linux = pkgs.callPackage ./packages/linux.nix { };
   };
   # The installed program each workload's wrapper wraps. googletest
   # installs none: it installs one of its Python test drivers, which
@@ -68,6 +69,11 @@ let
       };
       openvswitch.program = "bin/ovs-tcpundump";
       binutils.program = "bin/readelf";
+      # The kernel installs no program: one of its Python scripts.
+      linux = {
+        program = "bin/linux-checkkconfigsymbols";
+        install = "install -Dm755 scripts/checkkconfigsymbols.py $out/bin/linux-checkkconfigsymbols";
+      };
     }
     .${workload};
 

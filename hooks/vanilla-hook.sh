@@ -263,25 +263,38 @@ _vanillaRestore() {
 
 # _vanillaSourceArgs: set _vanillaSrcArgs to the helper's flags for
 # unpacking the sources itself (-src for each of $srcs, or $src, as
-# unpackPhase reads them); return 1 when unpackPhase must run instead
-# because it is not stdenv's default one: dontUnpack, an unpackPhase or
-# unpackCmd of the package's, code in preUnpack or postUnpack (or their
-# hooks). The helper checks what it unpacks by content, so this is only
-# a shortcut past attempts that would fail.
+# unpackPhase reads them); say why and return 1 when unpackPhase must run
+# instead because it is not stdenv's default one: dontUnpack, an
+# unpackPhase or unpackCmd of the package's, code in preUnpack or
+# postUnpack or their hooks (but stdenv's own, which sets
+# SOURCE_DATE_EPOCH: shell state, replayed after the restore). The helper
+# checks what it unpacks by content, so this only saves attempts that
+# would fail.
 _vanillaSourceArgs() {
     _vanillaSrcArgs=()
-    [[ -z "${dontUnpack-}" && -z "${unpackPhase-}" && -z "${unpackCmd-}" ]] || return 1
-    local _vanillaH _vanillaN _vanillaS
+    local _vanillaWhy='' _vanillaH _vanillaS
+    if [[ -n "${dontUnpack-}" ]]; then
+        _vanillaWhy="dontUnpack is set"
+    elif [[ -n "${unpackPhase-}" ]]; then
+        _vanillaWhy="the package has its own unpackPhase"
+    fi
     for _vanillaH in preUnpack postUnpack unpackCmd; do
-        [[ -z "${!_vanillaH-}" ]] || return 1
-        ! declare -F "$_vanillaH" >/dev/null || return 1
-        _vanillaN=0
-        if declare -p "${_vanillaH}Hooks" >/dev/null 2>&1; then
-            eval "_vanillaN=\${#${_vanillaH}Hooks[@]}"
+        if [[ -n "${!_vanillaH-}" ]] || declare -F "$_vanillaH" >/dev/null; then
+            _vanillaWhy="the package has a $_vanillaH"
         fi
-        # unpackCmdHooks: the hooks that unpack other formats (unzip's).
-        [[ "$_vanillaH" == unpackCmd ]] || ((_vanillaN == 0)) || return 1
     done
+    for _vanillaH in preUnpack postUnpack; do
+        if declare -p "${_vanillaH}Hooks" >/dev/null 2>&1; then
+            eval "local -a _vanillaHs=(\"\${${_vanillaH}Hooks[@]}\")"
+            for _vanillaS in "${_vanillaHs[@]}"; do
+                [[ "$_vanillaS" == _updateSourceDateEpochFromSourceRoot ]] || _vanillaWhy="$_vanillaH runs $_vanillaS"
+            done
+        fi
+    done
+    if [[ -n "$_vanillaWhy" ]]; then
+        echo "vanilla: unpacking the source again with unpackPhase: $_vanillaWhy"
+        return 1
+    fi
     local -a _vanillaSrcs
     if [[ -n "${srcs:-}" ]]; then
         if [[ -n "${__structuredAttrs-}" ]]; then

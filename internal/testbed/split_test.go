@@ -516,3 +516,57 @@ func TestRebuiltReported(t *testing.T) {
 		t.Errorf("the unwrapped stage's log does not report the rebuilt files:\n%s", log)
 	}
 }
+
+// fixtureExpr is a fixture, plain or split, with an override applied;
+// pkgs is in scope.
+func fixtureExpr(fixture string, split bool, override string) string {
+	overlays := "[ ]"
+	if split {
+		overlays = fmt.Sprintf("[ (import %q) ]", bed.Path("nix/overlay.nix"))
+	}
+	return fmt.Sprintf(`(let
+  pkgs = import %q { overlays = %s; };
+  p = (import %q { split = %v; inherit pkgs; }).%s;
+in p.overrideAttrs (%s))`,
+		bed.Path("nix/host-pkgs.nix"), overlays, bed.Path("testdata/fixtures"), split, fixture, override)
+}
+
+// TestUnpackItself: the unwrapped stage unpacks a tarball source itself
+// (no unpackPhase), and falls back to unpackPhase, saying why, for a
+// postUnpack (which the hook sees) and for a second tarball that
+// overwrites a file of the first (which the helper finds); the outputs are
+// the plain build's each time.
+func TestUnpackItself(t *testing.T) {
+	// A second tarball that overwrites a file of the first, as tar does.
+	overlaid := `old: { srcs = [ old.src (pkgs.stdenvNoCC.mkDerivation { name = "overlay.tar.gz"; dontUnpack = true;
+	  buildCommand = "mkdir -p tarball-1.0/data && echo overlaid > tarball-1.0/data/n1 && tar -czf $out tarball-1.0"; }) ]; }`
+	for _, tc := range []struct {
+		name, override string
+		want           string // in the unwrapped stage's log
+		unpackPhase    bool
+	}{
+		{"tarball", "{ }", "vanilla: unpacked the source again itself, only the 12 files the build left alone", false},
+		{"postUnpack", `{ postUnpack = "echo unpacked"; }`, "vanilla: unpacking the source again with unpackPhase: the package has a postUnpack", true},
+		{"overlaid", overlaid, `"tarball-1.0/data/n1": 2 bytes in the tarball, 9 in the checkpoint; unpacking with unpackPhase instead`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			compareBuilds(t, bed, []string{"-E", fixtureExpr("tarball", false, tc.override)}, []string{"-E", fixtureExpr("tarball", true, tc.override)})
+			drv, err := bed.Instantiate(ctx, "-E", fixtureExpr("tarball", true, tc.override)+".unwrapped")
+			if err != nil {
+				t.Fatal(err)
+			}
+			log, err := bed.run(ctx, "nix-store", "--read-log", drv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(log, tc.want) {
+				t.Errorf("the unwrapped stage's log does not say %q:\n%s", tc.want, log)
+			}
+			if ran := strings.Contains(log, "Running phase: unpackPhase"); ran != tc.unpackPhase {
+				t.Errorf("unpackPhase ran: %v, want %v", ran, tc.unpackPhase)
+			}
+		})
+	}
+}

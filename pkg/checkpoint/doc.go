@@ -13,7 +13,9 @@
 // the source again first, checks by content (size and SHA-256) that it
 // gave the recorded files, gives them back the recorded modification times
 // and modes (an unpacker such as cp -r sets new ones), and lays the archive
-// over it. Entries are written with nanosecond modification times, modes
+// over it. With RestoreOptions.Sources, Restore unpacks them itself (only
+// those files, checked as they are written; package unpack) while it
+// verifies the archive. Entries are written with nanosecond modification times, modes
 // (unreadable files too), symlinks, hard links (also between the build
 // tree and an output), named pipes (created, never opened) and sparse
 // files (holes left unwritten), and store hashes of the saved outputs are
@@ -46,7 +48,7 @@
 // counted. Modification times of symlinks are not restored. Sockets and
 // device nodes are not saved (one warning each). Checking the source by
 // content reads every pristine file twice, once when saving and once when
-// restoring: on Linux's source tree (1.3 GB in 78,579 files) that took
+// restoring (or when unpacking it, with Sources): on Linux's source tree (1.3 GB in 78,579 files) that took
 // about 5 s of CPU time each way on these machines (docs/design.md). Sparse files use this package's own PAX
 // records (SparseMapKey), which other tar readers ignore: they extract the
 // data extents one after the other. On a filesystem that orders entries by

@@ -354,6 +354,9 @@ func (u *unpacker) copyDir(ctx context.Context, src, name string) error {
 				if !fi.Mode().IsRegular() {
 					return &NotReproducedError{Source: src, Path: r, Err: fmt.Errorf("a %v in the source, a regular file in the checkpoint", fi.Mode().Type())}
 				}
+				if fi.Size() != w.Size {
+					return &NotReproducedError{Source: src, Path: r, Err: fmt.Errorf("%d bytes in the source, %d in the checkpoint", fi.Size(), w.Size)}
+				}
 				if err := u.queueFile(ctx, w, nil, p); err != nil {
 					return err
 				}

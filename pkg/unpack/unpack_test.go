@@ -20,7 +20,7 @@ import (
 // directories, an empty file, a large one, an executable, a read-only
 // file, names with blanks, and a deep directory with no file the test
 // lists.
-func sourceTree(t *testing.T, dir, name string) {
+func sourceTree(t testing.TB, dir, name string) {
 	t.Helper()
 	files := map[string]string{
 		"README":                "hello\n",
@@ -51,7 +51,7 @@ func sourceTree(t *testing.T, dir, name string) {
 }
 
 // unpacked lists the regular files below top as a checkpoint would.
-func unpacked(t *testing.T, top string) []File {
+func unpacked(t testing.TB, top string) []File {
 	t.Helper()
 	var files []File
 	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
@@ -77,7 +77,7 @@ func unpacked(t *testing.T, top string) []File {
 	return files
 }
 
-func run(t *testing.T, dir string, name string, args ...string) {
+func run(t testing.TB, dir string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
@@ -98,7 +98,7 @@ func need(t *testing.T, progs ...string) {
 // stdenvUnpack unpacks src into a new directory as stdenv's
 // _defaultUnpack does, and makes the sources writable as unpackPhase
 // does.
-func stdenvUnpack(t *testing.T, srcs ...string) string {
+func stdenvUnpack(t testing.TB, srcs ...string) string {
 	t.Helper()
 	top := t.TempDir()
 	for _, src := range srcs {
@@ -132,7 +132,7 @@ func sameFiles(t *testing.T, top string, want []File) {
 	}
 }
 
-func empty(t *testing.T, dir string) {
+func empty(t testing.TB, dir string) {
 	t.Helper()
 	names, err := os.ReadDir(dir)
 	if err != nil {

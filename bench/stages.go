@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Where a split build's time goes: the log of a nix-build of the final
+// stage holds the three stages' logs one after the other, each starting
+// with the hook's "vanilla: STAGE stage:" line.
+
+var stageMarkers = []struct{ prefix, stage string }{
+	{"vanilla: checkpoint stage:", "checkpoint"},
+	{"vanilla: unwrapped stage:", "unwrapped"},
+	{"vanilla: final stage:", "final"},
+}
+
+// helperSteps are the helper's lines that log their own duration, and
+// the row each goes to.
+var helperSteps = []struct{ prefix, row string }{
+	{"vanilla: unpacked the source again", "unpack again"},
+	{"vanilla: restored ", "restore"},
+	{"vanilla: saved ", "save"},
+}
+
+// stageTimes splits a split build's log into rows "STAGE: ROW": each
+// phase from its "Running phase:" line to the next line that starts a
+// phase or a stage, less the helper steps logged inside it, which get
+// rows of their own; "(start)" is what comes before the first stage
+// (evaluation, instantiation); "STAGE: (setup)" what comes between a
+// stage's first line and its first phase, less its helper steps (the
+// shell state replayed, the snapshot).
+func stageTimes(lines []timedLine, total float64) (phaseTimes, []string) {
+	t := phaseTimes{}
+	var order []string
+	add := func(name string, sec float64) {
+		if _, ok := t[name]; !ok {
+			order = append(order, name)
+		}
+		t[name] += sec
+	}
+	stage, row, from, inside := "", startPhase, 0.0, 0.0
+	closeRow := func(at float64) {
+		name := row
+		if stage != "" {
+			name = stage + ": " + row
+		}
+		add(name, at-from-inside)
+	}
+	for _, l := range lines {
+		for _, m := range stageMarkers {
+			if strings.HasPrefix(l.text, m.prefix) {
+				closeRow(l.at)
+				stage, row, from, inside = m.stage, "(setup)", l.at, 0
+			}
+		}
+		if n, ok := strings.CutPrefix(l.text, "Running phase: "); ok && stage != "" {
+			closeRow(l.at)
+			row, from, inside = strings.TrimSpace(n), l.at, 0
+		}
+		for _, h := range helperSteps {
+			if strings.HasPrefix(l.text, h.prefix) && stage != "" {
+				if sec := lineSeconds(l.text); sec > 0 {
+					add(stage+": "+h.row, sec)
+					inside += sec
+				}
+			}
+		}
+	}
+	closeRow(total)
+	return t, order
+}
+
+// lineSeconds is the "N s" a helper line ends with, or 0.
+func lineSeconds(line string) float64 {
+	f := strings.Fields(line)
+	if len(f) < 2 || f[len(f)-1] != "s" {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[len(f)-2], 64)
+	return v
+}
+
+// stageOrder lists the rows by stage, each stage's rows in the order
+// the build ran them.
+func stageOrder(ts []phaseTimes, lines [][]string) []string {
+	var out []string
+	for _, ls := range lines {
+		for _, n := range ls {
+			if !contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	for _, p := range ts {
+		for n := range p {
+			if !contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// stageSection renders the split's breakdown for the scenarios the
+// vanilla tool was measured in.
+func stageSection(b *strings.Builder, r *result) {
+	type column struct{ title, key string }
+	var cols []column
+	for _, s := range []string{clean, postInstall, postFixup} {
+		if len(r.phases[phaseKey(s, vanilla)]) > 0 {
+			cols = append(cols, column{s, phaseKey(s, vanilla)})
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	var all []phaseTimes
+	for _, c := range cols {
+		all = append(all, r.phases[c.key]...)
+	}
+	order := stageOrder(all, r.stageRows)
+	fmt.Fprintf(b, "\nWhere a split build's time goes (nix-vanilla, `vanillaPackage = true`): each row's median seconds. A phase runs from its `Running phase:` line to the next phase or stage, less the helper's own steps inside it (unpack again, restore, save: the seconds each logs), which have rows of their own; *(setup)* is the rest of a stage before its first phase (replaying the shell state, the snapshots); *(start)* is evaluation and instantiation. The unpack runs while the restore verifies the checkpoint; the restore's row is its time after the unpack.\n\n")
+	titles := make([]string, len(cols))
+	for i, c := range cols {
+		titles[i] = c.title
+	}
+	fmt.Fprintf(b, "| stage: step | %s |\n| --- |%s\n", strings.Join(titles, " | "), strings.Repeat(" ---: |", len(cols)))
+	for _, name := range order {
+		cells := []string{name}
+		for _, c := range cols {
+			var xs []float64
+			for _, p := range r.phases[c.key] {
+				if v, ok := p[name]; ok {
+					xs = append(xs, v)
+				}
+			}
+			if len(xs) == 0 {
+				cells = append(cells, "–")
+			} else {
+				cells = append(cells, fmt.Sprintf("%.1f", summarize(xs).median))
+			}
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+	}
+	cells := []string{"nix-build, whole"}
+	for _, c := range cols {
+		s, _, _ := strings.Cut(c.key, "/")
+		cells = append(cells, fmt.Sprintf("%.1f", summarize(r.times[s][vanilla]).median))
+	}
+	fmt.Fprintf(b, "| %s |\n\n", strings.Join(cells, " | "))
+}
