@@ -23,7 +23,7 @@ buildGoModule {
     ];
   };
   # The hash of `go mod vendor` for go.sum (TestVendorHash keeps it current).
-  vendorHash = "sha256-JeCjRXHfoHjyMf3KajgIy+UswYFMY6UkKRz41yIhsYM=";
+  vendorHash = "sha256-oP8Ub+xSTlHz1WQfYl3T82kVZrbu/OLZpgx4/uG+0nk=";
   subPackages = [ "cmd/vanilla" ];
   # withVanillaHook leaves the hook's own helper alone.
   __vanillaNoHook = true;
