@@ -233,3 +233,89 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestCheckpointSurvivesGC: what keeps a checkpoint from the garbage
+// collector (docs/garbage-collection.md). `nix-store --delete` decides
+// what is alive as the collector does, for the paths given only, so the
+// test never collects the rest of the store.
+//
+//   - keep-outputs = true with a root for the final package's .drv keeps
+//     every stage's outputs (the stages' .drv files are in its closure);
+//   - a root per checkpoint (`nix-build -A pkg.vanilla -o result-vanilla`,
+//     which makes result-vanilla-checkpoint) keeps that checkpoint: once the rest is collected, a postInstall
+//     change builds the unwrapped and final stages and no compile.
+func TestCheckpointSurvivesGC(t *testing.T) {
+	ctx := context.Background()
+	stamp := fmt.Sprintf("gc-%d", time.Now().UnixNano())
+	base := stampedExpr("make-baked", stamp, "{ }")
+	roots := t.TempDir()
+	if _, err := bed.Build(ctx, roots, "-E", base); err != nil {
+		t.Fatal(err)
+	}
+	s := stagePathsOf(t, base)
+	checkpoint := s.Vanilla["checkpoint"]
+
+	// The checkpoint's size and closure (what pushing it carries).
+	info, err := runLog(ctx, bed, "nix", "--extra-experimental-features", "nix-command", "path-info", "-sS", checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closure, err := bed.run(ctx, "nix-store", "-qR", checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("checkpoint (nar size, closure size): %s; %d paths in its closure", strings.TrimSpace(info), len(strings.Fields(closure)))
+
+	// keep-outputs and a root for the final .drv.
+	drvRoots := t.TempDir()
+	if _, err := bed.run(ctx, "nix-instantiate", "--add-root", filepath.Join(drvRoots, "drv"), "--indirect", "-E", base); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(roots); err != nil {
+		t.Fatal(err)
+	}
+	keep := bed.With("keep-outputs = true\n")
+	if out, err := runLog(ctx, keep, "nix-store", "--delete", checkpoint); err == nil || !strings.Contains(out, "still alive") {
+		t.Errorf("with keep-outputs and the .drv rooted, deleting the checkpoint: %v\n%s", err, out)
+	}
+
+	// A root for the checkpoint alone.
+	link := filepath.Join(t.TempDir(), "result-vanilla")
+	if out, err := runLog(ctx, bed, "nix-build", "-E", base, "-A", "vanilla", "-o", link); err != nil {
+		t.Fatal(err, out)
+	}
+	// Nix 2.8's nix-build names the link after the output when it is not
+	// out: result-vanilla-checkpoint.
+	if got, err := os.Readlink(link + "-checkpoint"); err != nil || got != checkpoint {
+		t.Fatalf("result-vanilla-checkpoint is %q (%v), want the checkpoint %s", got, err, checkpoint)
+	}
+	if err := os.RemoveAll(drvRoots); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runLog(ctx, bed, "nix-store", "--delete", checkpoint); err == nil || !strings.Contains(out, "still alive") {
+		t.Errorf("with result-vanilla, deleting the checkpoint: %v\n%s", err, out)
+	}
+	// Everything else of the build is garbage.
+	deletePaths(t, ctx, bed, mapValues(s.Unwrapped, s.Final)...)
+
+	expr := stampedExpr("make-baked", stamp, `{ postInstall = "echo after gc"; }`)
+	v := stagePathsOf(t, expr)
+	drvs, err := bed.WouldBuild(ctx, "-E", expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drvs) != 2 || contains(drvs, v.VanillaDrv) {
+		t.Errorf("after collecting all but the checkpoint, a postInstall change would build %v, want the unwrapped and final stages", drvs)
+	}
+	drv, err := bed.Instantiate(ctx, "-E", expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := runLog(ctx, bed, "nix-store", "--realise", drv, "--add-root", filepath.Join(t.TempDir(), "result"), "--indirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log, "-o greet greet.c") || strings.Contains(log, fmt.Sprintf("building '%s'", v.VanillaDrv)) {
+		t.Errorf("the build compiled again:\n%s", log)
+	}
+}
