@@ -34,6 +34,7 @@ vanillaSetupHook() {
     # package's own): wrap once.
     [[ -z "${_vanillaSetUp-}" ]] || return 0
     _vanillaSetUp=1
+    _vanillaCheckSetup || return 1
     case "${vanillaStage-}" in
         vanilla | unwrapped | final) ;;
         "")
@@ -60,6 +61,20 @@ vanillaSetupHook() {
     _vanillaWrap runHook
     runPhase() { _vanillaRunPhase "$@"; }
     runHook() { _vanillaRunHook "$@"; }
+}
+
+# _vanillaCheckSetup: the hook works through setup.sh's runPhase and
+# runHook; an stdenv whose setup.sh lacks them (runPhase came with
+# NixOS/nixpkgs#230874, May 2023) gets a message instead of a bare failure
+# under set -e. Split stages and hook mode alike.
+_vanillaCheckSetup() {
+    declare -F runPhase runHook >/dev/null && return 0
+    local _vanillaMissing=() _vanillaF
+    for _vanillaF in runPhase runHook; do
+        declare -F "$_vanillaF" >/dev/null || _vanillaMissing+=("$_vanillaF")
+    done
+    echo "vanilla: this stdenv's setup.sh has no ${_vanillaMissing[*]} (nixpkgs older than mid-2023, or not nixpkgs' generic stdenv); nix-vanilla needs a setup.sh that defines runPhase and runHook (nixpkgs from mid-2023 on; tested with mid-2024's)" >&2
+    return 1
 }
 
 # _vanillaWrap NAME: keep the current definition of function NAME as

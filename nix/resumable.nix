@@ -75,9 +75,19 @@ let
         }
       );
     in
-    present stages.final (p: p // { inherit (stages) vanilla unwrapped; }) (
-      f: resumable (base.overrideAttrs f)
-    );
+    # The stages are attributes of the package and of its passthru, where
+    # nixpkgs users look for such things (`pkg.passthru.tests`…):
+    # `pkg.vanilla` and `pkg.passthru.vanilla` are the same derivation.
+    present stages.final (
+      p:
+      p
+      // {
+        inherit (stages) vanilla unwrapped;
+        passthru = (p.passthru or { }) // {
+          inherit (stages) vanilla unwrapped;
+        };
+      }
+    ) (f: resumable (base.overrideAttrs f));
 
   /**
     Split a package into a resumable build when it sets

@@ -154,7 +154,14 @@ func attrsFlag(fs *flag.FlagSet) func() (drvattrs.Attrs, error) {
 	}
 }
 
+// versionString is the release, set by the Nix build (nix/helper.nix):
+// -ldflags "-X main.versionString=0.1.0".
+var versionString string
+
 func version() string {
+	if versionString != "" {
+		return "vanilla " + versionString
+	}
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		return "vanilla " + info.Main.Version
 	}

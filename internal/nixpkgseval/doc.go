@@ -13,7 +13,7 @@
 // process. An attribute that crashes without the overlay has nothing to
 // compare; one that crashes only with it is a failure.
 //
-// Caveats: this nixpkgs has no buildGoModule, which the overlay's helper
+// Caveats: this nixpkgs has no Go (buildGo126Module), which the overlay's helper
 // derivation needs; probe.nix stubs it (the helper is only instantiated).
 // `nix-instantiate --eval` runs with --read-write-mode, because this
 // nixpkgs imports files from paths copied to the store.

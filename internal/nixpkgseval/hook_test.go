@@ -25,6 +25,7 @@ func TestWithVanillaHook(t *testing.T) {
 let
   stubGo = final: prev: {
     buildGoModule = args: final.stdenv.mkDerivation (removeAttrs args [ "vendorHash" "subPackages" "ldflags" ]);
+    go = { version = "1.26.0"; };
   };
   pkgs = import <nixpkgs> { overlays = [ stubGo (import %[1]q) ]; };
   s = pkgs.withVanillaHook pkgs.stdenv;
@@ -40,6 +41,7 @@ let
   fun = s.mkDerivation (finalAttrs: { pname = "f"; version = "1"; dontUnpack = true; });
   helper = pkgs.callPackage %[2]q {
     buildGoModule = args: s.mkDerivation (removeAttrs args [ "vendorHash" "subPackages" "ldflags" ]);
+    go = { version = "1.26.0"; };
   };
   split = hello.overrideAttrs { vanillaPackage = true; };
 in {

@@ -32,10 +32,10 @@
 let
   lib = import (nixpkgs + "/lib");
 
-  # This nixpkgs has no buildGoModule; the helper's derivation (nix/helper.nix)
-  # needs one to be instantiated. It is never built.
+  # This nixpkgs has no Go; the helper's derivation (nix/helper.nix)
+  # needs a buildGoModule with Go 1.26 to be instantiated. It is never built.
   stubGo = final: prev: {
-    buildGoModule =
+    buildGo126Module =
       args:
       final.stdenv.mkDerivation (
         removeAttrs args [
@@ -44,6 +44,7 @@ let
           "ldflags"
         ]
       );
+    buildGoModule = final.buildGo126Module;
   };
 
   top = overlays: import nixpkgs { inherit overlays; };

@@ -140,7 +140,7 @@ func TestVendorHash(t *testing.T) {
 	}
 	want := "sha256-" + base64.StdEncoding.EncodeToString(raw)
 	got, err := bed.Eval(context.Background(), fmt.Sprintf(
-		`import %q { lib = (import <nixpkgs/lib>); buildGoModule = args: args.vendorHash; }`, bed.Path("nix/helper.nix")))
+		`import %q { lib = (import <nixpkgs/lib>); go = { version = "1.26.0"; }; buildGoModule = args: args.vendorHash; }`, bed.Path("nix/helper.nix")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,10 +145,18 @@ rec {
     propagatedBuildInputs = [ perl ];
   };
 
-  # The Go toolchain installed at /usr/local/go.
+  # The Go toolchain installed at /usr/local/go, with its version (read
+  # from its VERSION file: nix/helper.nix checks it as it checks nixpkgs').
   go = stdenvNoCC.mkDerivation {
     pname = "go";
-    version = "host";
+    version =
+      let
+        file = /usr/local/go/VERSION;
+      in
+      if builtins.pathExists file then
+        lib.removePrefix "go" (builtins.head (lib.splitString "\n" (builtins.readFile file)))
+      else
+        "0";
     dontUnpack = true;
     installPhase = ''
       mkdir -p "$out/bin"
