@@ -334,6 +334,10 @@ type extractor struct {
 	entries int
 	// umask is the process's file mode creation mask.
 	umask fs.FileMode
+	// treeLinks maps build-tree files that a restore without the tree
+	// skipped to the outputs that are hard links of them, in archive
+	// order (see extractTreeLinks).
+	treeLinks map[string][]string
 }
 
 // A writtenFile is a regular file the extraction wrote: rel in root, the
@@ -470,14 +474,85 @@ func (x *extractor) forgetOutput(name string) {
 func (x *extractor) extract(ctx context.Context) error {
 	if x.decoded != nil {
 		// precheck kept the stream, checked to its end.
-		return x.extractFrom(ctx, tar.NewReader(bytes.NewReader(x.decoded)), nil)
+		if err := x.extractFrom(ctx, tar.NewReader(bytes.NewReader(x.decoded)), nil); err != nil {
+			return err
+		}
+		return x.extractTreeLinks(ctx)
 	}
 	tr, done, err := x.openArchive(nil)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return x.extractFrom(ctx, tr, x.tail)
+	if err := x.extractFrom(ctx, tr, x.tail); err != nil {
+		return err
+	}
+	return x.extractTreeLinks(ctx)
+}
+
+// extractTreeLinks gives the outputs that are hard links of build-tree
+// files, in a restore without the tree, the content of those files: the
+// archive holds it under the tree's name only, so it is read through once
+// more. The first output linking to a file gets the content, and the
+// others are linked to that one.
+func (x *extractor) extractTreeLinks(ctx context.Context) error {
+	if len(x.treeLinks) == 0 {
+		return nil
+	}
+	// The archive was read to its end twice already: this pass stops at
+	// the last file it needs.
+	var tr *tar.Reader
+	if x.decoded != nil {
+		tr = tar.NewReader(bytes.NewReader(x.decoded))
+	} else {
+		var done func()
+		var err error
+		if tr, done, err = x.openArchive(nil); err != nil {
+			return err
+		}
+		defer done()
+	}
+	for len(x.treeLinks) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
+		}
+		name, _ := x.rw.String(hdr.Name)
+		links, ok := x.treeLinks[name]
+		if !ok || hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		delete(x.treeLinks, name)
+		r, rel, _, err := x.target(links[0])
+		if err != nil {
+			return err
+		}
+		if err := x.regular(r, rel, hdr.FileInfo().Mode(), hdr, tr); err != nil {
+			if corruptArchive(err) {
+				return &CorruptError{Dir: x.opts.Dir, Err: err}
+			}
+			return err
+		}
+		for _, other := range links[1:] {
+			lr, lrel, _, err := x.target(other)
+			if err != nil {
+				return err
+			}
+			if err := x.linkAcross(r, rel, lr, lrel); err != nil {
+				return err
+			}
+		}
+	}
+	for name, links := range x.treeLinks {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("archive entry %s is a hard link to %s, which the archive does not hold as a file", quoteName(links[0]), quoteName(name))}
+	}
+	return nil
 }
 
 // extractFrom extracts every entry of tr, then calls tail if not nil.
@@ -540,8 +615,20 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		}
 	case tar.TypeLink:
 		lr, lrel, ok, err := x.target(hdr.Linkname)
-		if err != nil || !ok {
-			return fmt.Errorf("restore %s: hard link to %s: %v", quoteName(rel), quoteName(hdr.Linkname), err)
+		if err != nil {
+			return fmt.Errorf("restore %s: hard link to %s: %w", quoteName(rel), quoteName(hdr.Linkname), err)
+		}
+		if !ok && !x.opts.Tree && strings.HasPrefix(hdr.Linkname, "tree/") {
+			// A build-tree file this restore does not write: its
+			// content is extracted here after the archive's end.
+			if x.treeLinks == nil {
+				x.treeLinks = map[string][]string{}
+			}
+			x.treeLinks[hdr.Linkname] = append(x.treeLinks[hdr.Linkname], hdr.Name)
+			return nil
+		}
+		if !ok {
+			return fmt.Errorf("restore %s: hard link to %s, which this restore does not write", quoteName(rel), quoteName(hdr.Linkname))
 		}
 		return x.linkAcross(lr, lrel, r, rel)
 	default:
