@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -143,6 +144,7 @@ PATH=/early/bin:/usr/bin:/bin
 keep=same
 gone=here
 helper() { echo early; }
+gonefunc() { :; }
 `
 	before := dump(t, setup)
 	after := dump(t, setup+`
@@ -150,6 +152,7 @@ makeFlagsArray+=("PREFIX=$out" "two words")
 PATH=/build/tools:$PATH
 keep=same
 unset gone
+unset -f gonefunc
 helper() { echo "changed $out"; }
 defined() { :; }
 shopt -s nullglob
@@ -161,6 +164,7 @@ PATH=/early/bin:/check/bin:/usr/bin:/bin
 keep=same
 gone=here
 helper() { echo early; }
+gonefunc() { :; }
 `)
 	rewrite := strings.NewReplacer(
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
@@ -180,6 +184,7 @@ helper() { echo early; }
 out=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x
 PATH=/early/bin:/check/bin:/usr/bin:/bin
 gone=here
+gonefunc() { :; }
 cd `+fresh.Dir+`
 restore() {
 `+m.Script+`
@@ -201,6 +206,12 @@ restore
 	}
 	if _, ok := got.Vars["gone"]; ok {
 		t.Errorf("gone is still set")
+	}
+	if _, ok := got.Funcs["gonefunc"]; ok {
+		t.Errorf("gonefunc is still defined")
+	}
+	if !slices.Equal(m.Unset, []string{"gone"}) || !slices.Equal(m.UnsetFuncs, []string{"gonefunc"}) {
+		t.Errorf("Unset = %q, UnsetFuncs = %q; want [gone] and [gonefunc]", m.Unset, m.UnsetFuncs)
 	}
 	if _, ok := got.Funcs["defined"]; !ok {
 		t.Errorf("function defined by the early phases is missing")

@@ -332,7 +332,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	if err := os.WriteFile(opts.Script, []byte(script), 0o644); err != nil {
 		return fmt.Errorf("restore shell state: %w", err)
 	}
-	fmt.Fprintf(opts.Log, "vanilla: replayed shell state: %d variables, %d functions", len(merged.Vars)+len(merged.Unset), len(merged.Funcs))
+	fmt.Fprintf(opts.Log, "vanilla: replayed shell state: %d variables, %d functions", len(merged.Vars)+len(merged.Unset), len(merged.Funcs)+len(merged.UnsetFuncs))
 	if after.Dir != "" {
 		fmt.Fprintf(opts.Log, ", working directory %s", res.Rewrite(after.Dir))
 	}
