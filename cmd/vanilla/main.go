@@ -200,12 +200,13 @@ func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 	return s
 }
 
-// parse parses flags and checks that the required ones are set.
-func parse(fs *flag.FlagSet, args []string, required ...string) error {
+// parse parses flags and checks that the required ones are set; -h prints
+// the flags to stdout.
+func parse(fs *flag.FlagSet, stdout io.Writer, args []string, required ...string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
+			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 			return err
 		}
@@ -232,11 +233,11 @@ func stageFlag(fs *flag.FlagSet) *string {
 	return fs.String("stage", "", "the stage: vanilla, unwrapped or final")
 }
 
-func snapshot(_ context.Context, args []string, _ io.Writer) error {
+func snapshot(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
 	to := fs.String("to", "", "the snapshot file to write")
-	if err := parse(fs, args, "top", "to"); err != nil {
+	if err := parse(fs, stdout, args, "top", "to"); err != nil {
 		return err
 	}
 	s, err := checkpoint.Take(*top, stage.Skip)
@@ -262,7 +263,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
-	if err := parse(fs, args, "stage", "to", "top", "fresh", "end"); err != nil {
+	if err := parse(fs, stdout, args, "stage", "to", "top", "fresh", "end"); err != nil {
 		return err
 	}
 	name2, err := stage.Parse(*st)
@@ -280,11 +281,11 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-func checkPhase(_ context.Context, args []string, _ io.Writer) error {
+func checkPhase(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check-phase", flag.ContinueOnError)
 	phase := fs.String("phase", "", "the phase's name")
 	hook := fs.String("hook", "", "the hook the split runs in a later stage")
-	if err := parse(fs, args, "phase", "hook"); err != nil {
+	if err := parse(fs, stdout, args, "phase", "hook"); err != nil {
 		return err
 	}
 	code, err := io.ReadAll(os.Stdin)
@@ -311,7 +312,7 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	src := addSourceFlags(fs)
 	snap := fs.String("snapshot", "", "with -src: where to write the snapshot taken right after unpacking")
-	if err := parse(fs, args, "stage", "from", "top", "fresh", "script"); err != nil {
+	if err := parse(fs, stdout, args, "stage", "from", "top", "fresh", "script"); err != nil {
 		return err
 	}
 	name, err := stage.Parse(*st)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -40,5 +42,35 @@ func TestBuildsForDarwin(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("darwin/%s: %v\n%s", arch, err, out)
 		}
+	}
+}
+
+// TestHelpGoesToStdout checks that COMMAND -h prints the flags to the
+// writer run was given, not to the process's standard output.
+func TestHelpGoesToStdout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"snapshot", "-h"}, "-top"},
+		{[]string{"save", "-h"}, "-stage"},
+		{[]string{"restore", "-h"}, "-script"},
+		{[]string{"check-phase", "-h"}, "-phase"},
+		{[]string{"cache", "ls", "-h"}, "-json"},
+		{[]string{"cache", "rm", "-h"}, "-dir"},
+		{[]string{"cache", "lookup", "-h"}, "-name"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tc.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.flag) {
+				t.Errorf("stdout %q does not name %s", stdout.String(), tc.flag)
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("stderr %q, want nothing", stderr.String())
+			}
+		})
 	}
 }
