@@ -191,7 +191,7 @@ func (x *extractor) inside(w writtenFile, orig []byte) (reverted bool, err error
 // original returns a restored file's bytes as the checkpoint held them.
 func (x *extractor) original(data []byte) []byte {
 	orig := bytes.Clone(data)
-	x.reverse.Bytes(orig)
+	x.reverse.ReplaceBytes(orig)
 	if x.moved[0] != nil {
 		orig = bytes.ReplaceAll(orig, x.moved[0], x.moved[1])
 	}

@@ -523,7 +523,7 @@ func (x *extractor) extractTreeLinks(ctx context.Context) error {
 		if err != nil {
 			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
 		}
-		name, _ := x.rw.String(hdr.Name)
+		name, _ := x.rw.Replace(hdr.Name)
 		links, ok := x.treeLinks[name]
 		if !ok || hdr.Typeflag != tar.TypeReg {
 			continue
@@ -583,9 +583,9 @@ func (x *extractor) extractFrom(ctx context.Context, tr *tar.Reader, tail func()
 
 func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 	// A file named after a store hash (stamp-HASH-pkg) is renamed too.
-	hdr.Name, _ = x.rw.String(hdr.Name)
+	hdr.Name, _ = x.rw.Replace(hdr.Name)
 	if hdr.Typeflag == tar.TypeLink {
-		hdr.Linkname, _ = x.rw.String(hdr.Linkname)
+		hdr.Linkname, _ = x.rw.Replace(hdr.Linkname)
 	}
 	x.forgetOutput(hdr.Name)
 	r, rel, ok, err := x.target(hdr.Name)
@@ -609,7 +609,7 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 		}
 	case tar.TypeSymlink:
-		target, _ := x.rw.String(hdr.Linkname)
+		target, _ := x.rw.Replace(hdr.Linkname)
 		if err := dir.Symlink(target, base); err != nil {
 			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 		}
@@ -725,7 +725,7 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 		if _, err = io.ReadFull(tr, b); err == nil {
 			copy(magic[:], b)
 			isTar = storepath.IsTar(b)
-			rewritten = x.rw.Bytes(b)
+			rewritten = x.rw.ReplaceBytes(b)
 			_, err = f.Write(b)
 		}
 		smallBufs.Put(bp)

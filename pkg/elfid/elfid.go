@@ -36,9 +36,9 @@ func (e *UnsupportedError) Error() string {
 	return "build-id " + e.Path + ": cannot be recomputed: " + e.Reason
 }
 
-// Is reports whether data starts with the ELF magic number. It is a cheap
-// test to pick the files worth passing to [Recompute].
-func Is(data []byte) bool {
+// IsELF reports whether data starts with the ELF magic number. It is a
+// cheap test to pick the files worth passing to [Recompute].
+func IsELF(data []byte) bool {
 	return bytes.HasPrefix(data, []byte(elf.ELFMAG))
 }
 
@@ -147,7 +147,7 @@ type note struct {
 // recompute does the work of Recompute and also returns the file offset of
 // the build-id.
 func recompute(data []byte) (off int, changed bool, err error) {
-	if !Is(data) {
+	if !IsELF(data) {
 		return 0, false, ErrNotELF
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))

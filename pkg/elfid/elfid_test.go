@@ -343,7 +343,7 @@ func TestIs(t *testing.T) {
 		{"#!/bin/sh", false},
 		{"", false},
 	} {
-		if got := elfid.Is([]byte(tc.data)); got != tc.want {
+		if got := elfid.IsELF([]byte(tc.data)); got != tc.want {
 			t.Errorf("Is(%q) = %v, want %v", tc.data, got, tc.want)
 		}
 	}

@@ -18,7 +18,7 @@ func Example() {
 	}
 
 	b := []byte("#!/nix/store/0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl-hello/bin/sh\n")
-	n := r.Bytes(b)
+	n := r.ReplaceBytes(b)
 	fmt.Printf("%d: %s", n, b)
 
 	// The same as a stream: a hash cut across two writes is still found.
