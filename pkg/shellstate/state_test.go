@@ -322,3 +322,26 @@ func TestParseRefusesCode(t *testing.T) {
 		t.Errorf("g = %q", f["g"])
 	}
 }
+
+func TestParseAssocRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"other command", "echo A x k v\n"},
+		{"odd words", "vanillaAssoc A x k\n"},
+		{"expansion", "vanillaAssoc A x k $HOME\n"},
+		{"command substitution", "vanillaAssoc A x k $(id)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ParseAssoc([]byte(tc.in), "assoc.sh"); err == nil {
+				t.Errorf("ParseAssoc(%q) succeeded", tc.in)
+			}
+		})
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{Scalar: "Scalar", Indexed: "Indexed", Associative: "Associative", Kind(7): "Kind(7)"} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
+		}
+	}
+}
