@@ -206,9 +206,9 @@ func dropLateInputs(kept, attrs drvattrs.Attrs) []string {
 
 // storeName is the name of a store path: its last element after the hash.
 func storeName(p string) string {
-	b := filepath.Base(p)
-	if len(b) > storepath.HashLen+1 && storepath.IsHash(b[:storepath.HashLen]) && b[storepath.HashLen] == '-' {
-		return b[storepath.HashLen+1:]
+	sp, err := storepath.Parse(p)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return sp.Name
 }
