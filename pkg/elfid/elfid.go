@@ -51,8 +51,19 @@ func IsELF(data []byte) bool {
 // build-id note, one wrapping [ErrNotELF] if data is not an ELF file, and an
 // [*UnsupportedError] if the id cannot be recomputed.
 func Recompute(data []byte) (changed bool, err error) {
-	_, changed, err = recompute(data)
+	_, changed, err = recompute(data, true)
 	return changed, err
+}
+
+// Reproducible reports whether the build-id stored in data, a whole ELF
+// file, is the one GNU ld computes for data's contents, without changing
+// data. Asked of a file before it is edited, it tells whether the id is
+// ld's: when it is not (the file was stripped or patched after linking),
+// recomputing the id after the edit would give one ld never wrote, and the
+// old id is better kept. Errors are those of [Recompute].
+func Reproducible(data []byte) (bool, error) {
+	_, changed, err := recompute(data, false)
+	return err == nil && !changed, err
 }
 
 // File recomputes the build-id of the ELF file at path like [Recompute] and,
@@ -71,7 +82,7 @@ func File(path string) (changed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("build-id: %w", err)
 	}
-	off, changed, err := recompute(data)
+	off, changed, err := recompute(data, true)
 	if err != nil {
 		if u, ok := err.(*UnsupportedError); ok {
 			return false, &UnsupportedError{Path: path, Reason: u.Reason}
@@ -146,7 +157,7 @@ type note struct {
 
 // recompute does the work of Recompute and also returns the file offset of
 // the build-id.
-func recompute(data []byte) (off int, changed bool, err error) {
+func recompute(data []byte, write bool) (off int, changed bool, err error) {
 	if !IsELF(data) {
 		return 0, false, ErrNotELF
 	}
@@ -229,7 +240,9 @@ func recompute(data []byte) (off int, changed bool, err error) {
 		return 0, false, err
 	}
 	if desc := data[off : off+sha1.Size]; !bytes.Equal(desc, sum) {
-		copy(desc, sum)
+		if write {
+			copy(desc, sum)
+		}
 		changed = true
 	}
 	return off, changed, nil
