@@ -22,11 +22,11 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/nix-vanilla/nix-vanilla/internal/stage"
 	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
 	"github.com/nix-vanilla/nix-vanilla/pkg/classify"
 	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/phases"
-	"github.com/nix-vanilla/nix-vanilla/pkg/stage"
 	"github.com/nix-vanilla/nix-vanilla/pkg/unpack"
 )
 
@@ -123,7 +123,7 @@ const exitNotReproduced = 4
 func adviceFor(err error) string {
 	var tail *phases.TailError
 	if errors.As(err, &tail) {
-		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the checkpoint stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
+		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the vanilla stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
 	}
 	var rebuilt *stage.RebuiltError
 	if errors.As(err, &rebuilt) {
@@ -257,7 +257,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	fresh := fs.String("fresh", "", "the shell state before the stage's first phase")
 	end := fs.String("end", "", "the shell state after the stage's last phase")
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
-	tree := fs.Bool("tree", false, "save the build tree (always, for the checkpoint stage)")
+	tree := fs.Bool("tree", false, "save the build tree (always, for the vanilla stage)")
 	restored := fs.String("restored", "", "the snapshot taken right after the restore, to report what was rebuilt")
 	readAttrs := attrsFlag(fs)
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
@@ -319,8 +319,8 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if name == stage.Checkpoint {
-		return usageError{errors.New("the checkpoint stage restores nothing")}
+	if name == stage.Vanilla {
+		return usageError{errors.New("the vanilla stage restores nothing")}
 	}
 	attrs, err := readAttrs()
 	if err != nil {

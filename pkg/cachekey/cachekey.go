@@ -136,7 +136,7 @@ func outputPaths(attrs drvattrs.Attrs, outputs []string) map[string]string {
 }
 
 // lateAfter returns the predicate for attributes that only matter after
-// point: those of the stages after the checkpoint stage (Build) or after
+// point: those of the stages after the vanilla stage (Build) or after
 // the unwrapped stage (Install), as in the pure split.
 func lateAfter(attrs drvattrs.Attrs, point Point) func(string) bool {
 	s := classify.Final

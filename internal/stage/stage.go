@@ -25,18 +25,18 @@ type Name string
 
 // The stages of a split build.
 const (
-	Checkpoint Name = "vanilla"
-	Unwrapped  Name = "unwrapped"
-	Final      Name = "final"
+	Vanilla   Name = "vanilla"
+	Unwrapped Name = "unwrapped"
+	Final     Name = "final"
 )
 
 // Parse checks a stage name.
 func Parse(s string) (Name, error) {
 	switch n := Name(s); n {
-	case Checkpoint, Unwrapped, Final:
+	case Vanilla, Unwrapped, Final:
 		return n, nil
 	}
-	return "", fmt.Errorf("unknown stage %q: expected %s, %s or %s", s, Checkpoint, Unwrapped, Final)
+	return "", fmt.Errorf("unknown stage %q: expected %s, %s or %s", s, Vanilla, Unwrapped, Final)
 }
 
 // Directories of a checkpoint that hold shell state.
@@ -56,21 +56,21 @@ type SaveOptions struct {
 	Dir string
 	// Name is the derivation's name.
 	Name string
-	// Top is $NIX_BUILD_TOP. The checkpoint stage saves the tree under it.
+	// Top is $NIX_BUILD_TOP. The vanilla stage saves the tree under it.
 	Top string
 	// Snapshot is the file written by `vanilla snapshot` after
 	// unpackPhase; empty when the build unpacked nothing.
 	Snapshot string
 	// Tree saves the build tree under Top from a later stage too: the
 	// unwrapped stage saves it for a final stage whose phases read it
-	// (installCheckPhase). The checkpoint stage always saves it.
+	// (installCheckPhase). The vanilla stage always saves it.
 	Tree bool
 	// Fresh and End are the state directories the hook wrote before the
 	// stage's first phase and after its last.
 	Fresh, End string
 	// Outputs maps output names to paths.
 	Outputs map[string]string
-	// TakeOutputs empties the outputs once saved (the checkpoint stage's
+	// TakeOutputs empties the outputs once saved (the vanilla stage's
 	// outputs are not meant to be used).
 	TakeOutputs bool
 	// Attrs are the derivation's attributes, recorded so that the next
@@ -144,7 +144,7 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		Dir:      opts.Dir,
 		Name:     opts.Name,
 		Top:      opts.Top,
-		Tree:     opts.Stage == Checkpoint || opts.Tree,
+		Tree:     opts.Stage == Vanilla || opts.Tree,
 		Skip:     Skip,
 		Snapshot: snap,
 		Outputs:  opts.Outputs,
@@ -169,7 +169,7 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 	}
 	if opts.Log != nil {
 		what := "outputs"
-		if opts.Stage == Checkpoint {
+		if opts.Stage == Vanilla {
 			what = "checkpoint"
 		}
 		fmt.Fprintf(opts.Log, "vanilla: saved %s: %s in %s files (%s compressed)", what,
