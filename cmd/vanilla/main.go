@@ -125,6 +125,17 @@ func adviceFor(err error) string {
 	if errors.As(err, &tail) {
 		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the vanilla stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
 	}
+	var leftover *checkpoint.LeftoverError
+	if errors.As(err, &leftover) {
+		return "have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package"
+	}
+	var sums *checkpoint.ChecksumError
+	if errors.As(err, &sums) {
+		return "have the build write it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package"
+	}
+	if checkpoint.IsCorrupt(err) {
+		return "rebuild the stage that made the checkpoint"
+	}
 	var rebuilt *stage.RebuiltError
 	if errors.As(err, &rebuilt) {
 		return "build this package without vanillaPackage, or keep $out out of the values " + rebuilt.Tool + " hashes (pass it at install time only)"
@@ -326,8 +337,10 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return stage.Restore(ctx, stage.RestoreOptions{
-		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs, Log: stdout,
+	res, err := stage.Restore(ctx, stage.RestoreOptions{
+		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs,
 		Sources: src.srcs, SourceThreads: *src.threads, Snapshot: *snap,
 	})
+	res.WriteLog(stdout)
+	return err
 }

@@ -188,11 +188,13 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 			return err
 		}
 	}
-	if err := stage.Restore(ctx, stage.RestoreOptions{
+	res, err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
-		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs, Log: opts.Log,
+		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs,
 		Sources: opts.Sources, SourceThreads: opts.SourceThreads,
-	}); err != nil {
+	})
+	res.WriteLog(opts.Log)
+	if err != nil {
 		return err
 	}
 	age := time.Since(e.Info.Created).Round(time.Second)
