@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/inplace"
 )
 
 // ErrNoBuildID is returned, wrapped, for an ELF file that has no GNU
@@ -92,36 +93,21 @@ func File(path string) (changed bool, err error) {
 	if !changed {
 		return false, nil
 	}
-	if err := writeAt(path, fi, data[off:off+sha1.Size], off); err != nil {
+	if err := writeAt(path, data[off:off+sha1.Size], off); err != nil {
 		return false, fmt.Errorf("build-id: %w", err)
 	}
 	return true, nil
 }
 
-// writeAt writes b at offset off of the file at path, which fi describes,
-// and restores the file's mode and modification time.
-func writeAt(path string, fi os.FileInfo, b []byte, off int) error {
-	mode := fi.Mode()
-	if mode&0o200 == 0 {
-		if err := os.Chmod(path, mode|0o200); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.WriteAt(b, int64(off))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	// Writing may also have cleared set-user-ID and set-group-ID bits.
-	if cerr := os.Chmod(path, mode); err == nil {
-		err = cerr
-	}
+// writeAt writes b at offset off of the file at path, in place, and
+// restores the file's mode and modification time.
+func writeAt(path string, b []byte, off int) error {
+	f, err := inplace.Open(path)
 	if err != nil {
 		return err
 	}
-	return os.Chtimes(path, time.Time{}, fi.ModTime())
+	_, err = f.WriteAt(b, int64(off))
+	return errors.Join(err, f.Close())
 }
 
 // Note types.
