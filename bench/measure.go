@@ -459,7 +459,7 @@ func (b *bench) limits(r *result, ckpt string) error {
 	read := time.Since(start).Seconds()
 	start = time.Now()
 	for _, data := range files {
-		rw.Bytes(data)
+		rw.ReplaceBytes(data)
 	}
 	rewrite := time.Since(start).Seconds()
 	r.readMBs = float64(total) / 1e6 / max(read, 1e-6)

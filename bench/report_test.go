@@ -287,7 +287,7 @@ func TestPlotFailed(t *testing.T) {
 // helper steps inside them, the steps on rows of their own.
 func TestStageTimes(t *testing.T) {
 	lines := []timedLine{
-		{0.5, "vanilla: checkpoint stage: running the phases up to buildPhase"},
+		{0.5, "vanilla: vanilla stage: running the phases up to buildPhase"},
 		{0.6, "Running phase: unpackPhase"},
 		{1.6, "Running phase: buildPhase"},
 		{9.6, "vanilla: saved checkpoint: 2 MiB in 80 files (1 MiB compressed), 78,000 files (1.3 GB) left to the source, 1.50 s"},

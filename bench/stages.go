@@ -11,7 +11,8 @@ import (
 // with the hook's "vanilla: STAGE stage:" line.
 
 var stageMarkers = []struct{ prefix, stage string }{
-	{"vanilla: checkpoint stage:", "checkpoint"},
+	{"vanilla: vanilla stage:", "checkpoint"},
+	{"vanilla: checkpoint stage:", "checkpoint"}, // the hook's line before it was renamed
 	{"vanilla: unwrapped stage:", "unwrapped"},
 	{"vanilla: final stage:", "final"},
 }

@@ -206,7 +206,7 @@ _vanillaBegin() {
     _vanillaDumpState "$_vanillaWork/fresh"
     case "$vanillaStage" in
         vanilla)
-            echo "vanilla: checkpoint stage: running the phases up to buildPhase"
+            echo "vanilla: vanilla stage: running the phases up to buildPhase"
             _vanillaCheckBuildPhase
             _vanillaGuardLateFunctions
             ;;
@@ -337,7 +337,7 @@ _vanillaSince() {
     printf '%d.%02d' $((_vanillaCs / 100)) $((_vanillaCs % 100))
 }
 
-# Runs after the checkpoint stage's last phase.
+# Runs after the vanilla stage's last phase.
 _vanillaSaveCheckpoint() {
     local _vanillaArgs _vanillaSnapshot=()
     _vanillaDumpState "$_vanillaWork/end"
@@ -413,7 +413,7 @@ _vanillaRunPhase() {
 }
 
 # _vanillaIsEarly NAME: whether the split kept attribute NAME, late by its
-# class, in the checkpoint stage (vanillaEarlyAttrs).
+# class, in the vanilla stage (vanillaEarlyAttrs).
 _vanillaIsEarly() {
     local _vanillaA
     # shellcheck disable=SC2048
@@ -437,7 +437,7 @@ _vanillaCheckBuildPhase() {
     fi | "$_vanillaHelper" check-phase -phase buildPhase -hook postBuild
 }
 
-# _vanillaGuardLateFunctions: the checkpoint stage lacks the late inputs
+# _vanillaGuardLateFunctions: the vanilla stage lacks the late inputs
 # (makeWrapper…). A call to one of their functions is the split's mistake,
 # never the package's: say so and fail the phase, even where the package
 # ignores the status.
@@ -451,7 +451,7 @@ _vanillaGuardLateFunctions() {
     declare -F command_not_found_handle >/dev/null && return 0
     command_not_found_handle() {
         if [[ -n "${_vanillaLateFunctions[$1]-}" ]]; then
-            echo "vanilla: $1 comes from ${_vanillaLateFunctions[$1]}, a late input the checkpoint stage does not have, but ${curPhase:-a phase} calls it; add the input to vanillaEarlyInputs (or call $1 from postInstall or later)" >&2
+            echo "vanilla: $1 comes from ${_vanillaLateFunctions[$1]}, a late input the vanilla stage does not have, but ${curPhase:-a phase} calls it; add the input to vanillaEarlyInputs (or call $1 from postInstall or later)" >&2
             : >"$_vanillaWork/late-call"
         else
             echo "${BASH_SOURCE[1]:-bash}: $1: command not found" >&2
@@ -460,7 +460,7 @@ _vanillaGuardLateFunctions() {
     }
 }
 
-# runHook, wrapped: the checkpoint stage defers `runHook postBuild` (the
+# runHook, wrapped: the vanilla stage defers `runHook postBuild` (the
 # package's postBuild and the postBuildHooks) to the unwrapped stage, which
 # runs it first; postBuild is a late attribute.
 _vanillaRunHook() {
@@ -674,7 +674,7 @@ _vanillaCacheRunPhase() {
 }
 
 # runHook in hook mode: on a miss, `runHook postBuild` waits until the
-# build point is stored, as in the pure split's checkpoint stage.
+# build point is stored, as in the pure split's vanilla stage.
 _vanillaCacheRunHook() {
     if [[ "$1" == postBuild && -n "${_vanillaInBuild-}" ]]; then
         vanillaRunPostBuild=1

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,12 +59,12 @@ func newCacheFlags(name string, withJSON bool) *cacheFlags {
 }
 
 // parse parses the flags, allowing positional arguments if args is set,
-// and opens the cache.
-func (f *cacheFlags) parse(argv []string, args bool) (*cache.Cache, error) {
+// and opens the cache; -h prints the flags to stdout.
+func (f *cacheFlags) parse(argv []string, args bool, stdout io.Writer) (*cache.Cache, error) {
 	f.fs.SetOutput(io.Discard)
 	if err := f.fs.Parse(argv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			f.fs.SetOutput(os.Stdout)
+			f.fs.SetOutput(stdout)
 			f.fs.PrintDefaults()
 			return nil, err
 		}
@@ -126,7 +125,7 @@ func writeJSON(w io.Writer, v any) error {
 
 func cacheLs(_ context.Context, args []string, stdout io.Writer) error {
 	f := newCacheFlags("ls", true)
-	c, err := f.parse(args, false)
+	c, err := f.parse(args, false, stdout)
 	if err != nil {
 		return err
 	}
@@ -202,7 +201,7 @@ func ago(t time.Time) string {
 
 func cacheStats(_ context.Context, args []string, stdout io.Writer) error {
 	f := newCacheFlags("stats", true)
-	c, err := f.parse(args, false)
+	c, err := f.parse(args, false, stdout)
 	if err != nil {
 		return err
 	}
@@ -271,7 +270,7 @@ type verifyRecord struct {
 func cacheVerify(_ context.Context, args []string, stdout io.Writer) error {
 	f := newCacheFlags("verify", true)
 	remove := f.fs.Bool("remove", false, "remove the damaged entries")
-	c, err := f.parse(args, false)
+	c, err := f.parse(args, false, stdout)
 	if err != nil {
 		return err
 	}
@@ -352,7 +351,7 @@ func short(key string) string {
 func cacheGC(_ context.Context, args []string, stdout io.Writer) error {
 	f := newCacheFlags("gc", false)
 	maxFlag := f.fs.String("max-size", "", "remove least recently used entries down to this size (e.g. 10G; default: the cache's max-size file)")
-	c, err := f.parse(args, false)
+	c, err := f.parse(args, false, stdout)
 	if err != nil {
 		return err
 	}
@@ -395,7 +394,7 @@ func cacheGC(_ context.Context, args []string, stdout io.Writer) error {
 
 func cacheRm(_ context.Context, args []string, stdout io.Writer) error {
 	f := newCacheFlags("rm", false)
-	c, err := f.parse(args, true)
+	c, err := f.parse(args, true, stdout)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("dir", "", "the cache directory (else $VANILLA_CACHE_DIR, else "+cache.DefaultDir+")")
 	name := fs.String("name", "", "the derivation's name")
 	readAttrs := attrsFlag(fs)
-	if err := parse(fs, args, "name"); err != nil {
+	if err := parse(fs, stdout, args, "name"); err != nil {
 		return err
 	}
 	say := func(mode string, kv ...string) {
@@ -167,7 +167,7 @@ func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	script := fs.String("script", "", "where to write the script that replays the shell state")
 	earlier := fs.String("earlier", "", "where to write the store hashes of the entry's outputs, for cache check")
 	src := addSourceFlags(fs)
-	if err := parse(fs, args, "dir", "key", "point", "top", "fresh", "script", "earlier"); err != nil {
+	if err := parse(fs, stdout, args, "dir", "key", "point", "top", "fresh", "script", "earlier"); err != nil {
 		return err
 	}
 	c, attrs, err := b.open()
@@ -189,7 +189,7 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	snap := fs.String("snapshot", "", "the snapshot taken after unpackPhase, if any")
 	end := fs.String("end", "", "the shell state at the resume point")
 	maxSize := fs.String("max-size", "", "the cache's size limit for this build (vanillaCacheMaxSize)")
-	if err := parse(fs, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
+	if err := parse(fs, stdout, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
 		return err
 	}
 	var limit int64
@@ -214,12 +214,12 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 // store hashes of the invocation that stored the entry: a build-tree file
 // the restore could not rewrite (inside compressed data) that a later
 // phase installed. The hook then runs the build again from scratch.
-func cacheCheck(ctx context.Context, args []string, _ io.Writer) error {
+func cacheCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cache check", flag.ContinueOnError)
 	earlier := fs.String("earlier", "", "the file cache restore wrote")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
-	if err := parse(fs, args, "earlier"); err != nil {
+	if err := parse(fs, stdout, args, "earlier"); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(*earlier)
@@ -243,7 +243,7 @@ func cacheRerun(_ context.Context, args []string, stdout io.Writer) error {
 	reason := fs.String("reason", "", "why, for the log")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
-	if err := parse(fs, args, "work", "top", "reason"); err != nil {
+	if err := parse(fs, stdout, args, "work", "top", "reason"); err != nil {
 		return err
 	}
 	cmdline, err := os.ReadFile(filepath.Join(*work, cmdlineFile))

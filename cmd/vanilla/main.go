@@ -22,11 +22,11 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/nix-vanilla/nix-vanilla/internal/stage"
 	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
 	"github.com/nix-vanilla/nix-vanilla/pkg/classify"
 	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/phases"
-	"github.com/nix-vanilla/nix-vanilla/pkg/stage"
 	"github.com/nix-vanilla/nix-vanilla/pkg/unpack"
 )
 
@@ -123,7 +123,18 @@ const exitNotReproduced = 4
 func adviceFor(err error) string {
 	var tail *phases.TailError
 	if errors.As(err, &tail) {
-		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the checkpoint stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
+		return fmt.Sprintf("the split runs %s in the next stage, after those commands; keep it in the vanilla stage with vanillaEarlyAttrs = [ \"%s\" ];", tail.Hook, tail.Hook)
+	}
+	var leftover *checkpoint.LeftoverError
+	if errors.As(err, &leftover) {
+		return "have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package"
+	}
+	var sums *checkpoint.ChecksumError
+	if errors.As(err, &sums) {
+		return "have the build write it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package"
+	}
+	if checkpoint.IsCorrupt(err) {
+		return "rebuild the stage that made the checkpoint"
 	}
 	var rebuilt *stage.RebuiltError
 	if errors.As(err, &rebuilt) {
@@ -207,12 +218,13 @@ func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 	return s
 }
 
-// parse parses flags and checks that the required ones are set.
-func parse(fs *flag.FlagSet, args []string, required ...string) error {
+// parse parses flags and checks that the required ones are set; -h prints
+// the flags to stdout.
+func parse(fs *flag.FlagSet, stdout io.Writer, args []string, required ...string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
+			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 			return err
 		}
@@ -239,11 +251,11 @@ func stageFlag(fs *flag.FlagSet) *string {
 	return fs.String("stage", "", "the stage: vanilla, unwrapped or final")
 }
 
-func snapshot(_ context.Context, args []string, _ io.Writer) error {
+func snapshot(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	top := fs.String("top", "", "the build directory ($NIX_BUILD_TOP)")
 	to := fs.String("to", "", "the snapshot file to write")
-	if err := parse(fs, args, "top", "to"); err != nil {
+	if err := parse(fs, stdout, args, "top", "to"); err != nil {
 		return err
 	}
 	s, err := checkpoint.Take(*top, stage.Skip)
@@ -263,13 +275,13 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	fresh := fs.String("fresh", "", "the shell state before the stage's first phase")
 	end := fs.String("end", "", "the shell state after the stage's last phase")
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
-	tree := fs.Bool("tree", false, "save the build tree (always, for the checkpoint stage)")
+	tree := fs.Bool("tree", false, "save the build tree (always, for the vanilla stage)")
 	restored := fs.String("restored", "", "the snapshot taken right after the restore, to report what was rebuilt")
 	readAttrs := attrsFlag(fs)
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
-	if err := parse(fs, args, "stage", "to", "top", "fresh", "end"); err != nil {
+	if err := parse(fs, stdout, args, "stage", "to", "top", "fresh", "end"); err != nil {
 		return err
 	}
 	name2, err := stage.Parse(*st)
@@ -287,11 +299,11 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-func checkPhase(_ context.Context, args []string, _ io.Writer) error {
+func checkPhase(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check-phase", flag.ContinueOnError)
 	phase := fs.String("phase", "", "the phase's name")
 	hook := fs.String("hook", "", "the hook the split runs in a later stage")
-	if err := parse(fs, args, "phase", "hook"); err != nil {
+	if err := parse(fs, stdout, args, "phase", "hook"); err != nil {
 		return err
 	}
 	code, err := io.ReadAll(os.Stdin)
@@ -318,22 +330,24 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	src := addSourceFlags(fs)
 	snap := fs.String("snapshot", "", "with -src: where to write the snapshot taken right after unpacking")
-	if err := parse(fs, args, "stage", "from", "top", "fresh", "script"); err != nil {
+	if err := parse(fs, stdout, args, "stage", "from", "top", "fresh", "script"); err != nil {
 		return err
 	}
 	name, err := stage.Parse(*st)
 	if err != nil {
 		return usageError{err}
 	}
-	if name == stage.Checkpoint {
-		return usageError{errors.New("the checkpoint stage restores nothing")}
+	if name == stage.Vanilla {
+		return usageError{errors.New("the vanilla stage restores nothing")}
 	}
 	attrs, err := readAttrs()
 	if err != nil {
 		return err
 	}
-	return stage.Restore(ctx, stage.RestoreOptions{
-		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs, Log: stdout,
+	res, err := stage.Restore(ctx, stage.RestoreOptions{
+		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs,
 		Sources: src.srcs, SourceThreads: *src.threads, Snapshot: *snap,
 	})
+	res.WriteLog(stdout)
+	return err
 }

@@ -92,7 +92,7 @@ func describe(d *Drvs) string {
 // not split with an evaluation warning giving the reason; the stages have
 // the final's values of the attributes stdenv adapters set; a postFixup
 // change keeps both earlier stages; a postInstall change keeps the
-// checkpoint stage and changes the unwrapped one.
+// vanilla stage and changes the unwrapped one.
 func FlagProblems(recs []Record) []string {
 	var problems []string
 	for _, r := range recs {
@@ -134,7 +134,7 @@ func flagProblems(r Record) []string {
 		p = append(p, fmt.Sprintf("a postFixup change must change only the final stage: %+v, then %+v", f, fix))
 	}
 	if !inst.Split || inst.Vanilla != f.Vanilla || inst.Unwrapped == f.Unwrapped {
-		p = append(p, fmt.Sprintf("a postInstall change must keep the checkpoint stage and change the unwrapped one: %+v, then %+v", f, inst))
+		p = append(p, fmt.Sprintf("a postInstall change must keep the vanilla stage and change the unwrapped one: %+v, then %+v", f, inst))
 	}
 	return p
 }

@@ -250,7 +250,7 @@ func compareRecomputed(a, b Outputs) (*Comparison, error) {
 				return nil, err
 			}
 			da = []byte(mapping.Replace(string(da)))
-			if elfid.Is(da) {
+			if elfid.IsELF(da) {
 				if _, err := elfid.Recompute(da); err != nil {
 					return nil, fmt.Errorf("%s: %w", rel, err)
 				}

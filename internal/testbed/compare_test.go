@@ -111,7 +111,7 @@ func TestCompareDigests(t *testing.T) {
 	if len(c.Differences) != 0 || c.DigestOnly != 1 {
 		t.Errorf("valid lists: %+v", c)
 	}
-	// The split build shipped the checkpoint stage's digest.
+	// The split build shipped the vanilla stage's digest.
 	stale := mk(t, strings.Repeat("c", 32), fmt.Sprintf("%x  conf\n", sha256.Sum256([]byte("prefix="+filepath.Join(store, strings.Repeat("d", 32)+"-pkg-1.0")+"\n"))))
 	c, err = CompareOutputs(Outputs{"out": a}, Outputs{"out": stale})
 	if err != nil {

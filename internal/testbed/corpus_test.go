@@ -466,7 +466,7 @@ func (c *corpusCase) checkRebuilt(ctx context.Context, expr string, stages map[s
 	}
 	*would = drvs
 	if slices.Contains(drvs, stages["vanilla"]) && stages["vanilla"] != "" && !slices.Contains(rebuilt, "vanilla") {
-		problems = append(problems, "nix-build --dry-run would build the checkpoint stage")
+		problems = append(problems, "nix-build --dry-run would build the vanilla stage")
 	}
 	ok := slices.ContainsFunc(c.v.rebuilt, func(want []string) bool { return len(want) == len(drvs) })
 	if !ok {
@@ -477,7 +477,7 @@ func (c *corpusCase) checkRebuilt(ctx context.Context, expr string, stages map[s
 
 // checkNoCompile looks for compiler invocations in the logs of the
 // stages after the checkpoint, and of whatever else the change rebuilt
-// but a checkpoint stage it legitimately rebuilds.
+// but a vanilla stage it legitimately rebuilds.
 func (c *corpusCase) checkNoCompile(ctx context.Context, stages map[string]string, would []string) (problems []string) {
 	drvs := []string{stages["unwrapped"], stages["final"]}
 	for _, d := range would {

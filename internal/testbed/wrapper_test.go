@@ -101,7 +101,7 @@ func buildLog(t *testing.T, drv string) string {
 }
 
 // TestWrongLateClaim declares late an input that buildPhase uses: the
-// checkpoint stage does not have it, and fails there, loudly.
+// vanilla stage does not have it, and fails there, loudly.
 func TestWrongLateClaim(t *testing.T) {
 	expr := fmt.Sprintf(`(let
   pkgs = import %q { overlays = [ (import %q) ]; };
@@ -123,8 +123,8 @@ in pkgs.stdenv.mkDerivation {
 	if err == nil {
 		t.Fatal("the build succeeded without the tool it needs in buildPhase")
 	}
-	if !strings.Contains(err.Error(), "gen-message: command not found") || !strings.Contains(err.Error(), "checkpoint stage") {
-		t.Errorf("the checkpoint stage did not fail for want of the tool: %v", err)
+	if !strings.Contains(err.Error(), "gen-message: command not found") || !strings.Contains(err.Error(), "vanilla stage") {
+		t.Errorf("the vanilla stage did not fail for want of the tool: %v", err)
 	}
 }
 

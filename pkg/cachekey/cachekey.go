@@ -136,7 +136,7 @@ func outputPaths(attrs drvattrs.Attrs, outputs []string) map[string]string {
 }
 
 // lateAfter returns the predicate for attributes that only matter after
-// point: those of the stages after the checkpoint stage (Build) or after
+// point: those of the stages after the vanilla stage (Build) or after
 // the unwrapped stage (Install), as in the pure split.
 func lateAfter(attrs drvattrs.Attrs, point Point) func(string) bool {
 	s := classify.Final
@@ -206,9 +206,9 @@ func dropLateInputs(kept, attrs drvattrs.Attrs) []string {
 
 // storeName is the name of a store path: its last element after the hash.
 func storeName(p string) string {
-	b := filepath.Base(p)
-	if len(b) > storepath.HashLen+1 && storepath.IsHash(b[:storepath.HashLen]) && b[storepath.HashLen] == '-' {
-		return b[storepath.HashLen+1:]
+	sp, err := storepath.Parse(p)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return sp.Name
 }

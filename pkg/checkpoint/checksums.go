@@ -30,11 +30,10 @@ type LeftoverError struct {
 }
 
 func (e *LeftoverError) Error() string {
-	fix := "; have the build compress it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package"
 	if len(e.Hashes) == 0 {
-		return fmt.Sprintf("%s: compressed data that cannot be checked for store hashes: %v%s", e.Path, e.Err, fix)
+		return fmt.Sprintf("%s: compressed data that cannot be checked for store hashes: %v", e.Path, e.Err)
 	}
-	return fmt.Sprintf("%s holds store hashes of an earlier stage where they cannot be rewritten exactly (inside compressed data): %s%s", e.Path, strings.Join(e.Hashes, ", "), fix)
+	return fmt.Sprintf("%s holds store hashes of an earlier stage where they cannot be rewritten exactly (inside compressed data): %s", e.Path, strings.Join(e.Hashes, ", "))
 }
 
 func (e *LeftoverError) Unwrap() error { return e.Err }

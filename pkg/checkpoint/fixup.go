@@ -191,7 +191,7 @@ func (x *extractor) inside(w writtenFile, orig []byte) (reverted bool, err error
 // original returns a restored file's bytes as the checkpoint held them.
 func (x *extractor) original(data []byte) []byte {
 	orig := bytes.Clone(data)
-	x.reverse.Bytes(orig)
+	x.reverse.ReplaceBytes(orig)
 	if x.moved[0] != nil {
 		orig = bytes.ReplaceAll(orig, x.moved[0], x.moved[1])
 	}
@@ -215,7 +215,7 @@ func (x *extractor) remember(path string, orig []byte) {
 // patched during the build keeps its id, with a warning.
 func (x *extractor) buildID(w writtenFile, orig []byte) (bool, error) {
 	path := w.path
-	stale, err := elfid.Recompute(bytes.Clone(orig))
+	ours, err := elfid.Reproducible(orig)
 	var unsupported *elfid.UnsupportedError
 	switch {
 	case errors.Is(err, elfid.ErrNoBuildID) || errors.Is(err, elfid.ErrNotELF):
@@ -225,7 +225,7 @@ func (x *extractor) buildID(w writtenFile, orig []byte) (bool, error) {
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("restore: build-id of %s: %w", path, err)
-	case stale:
+	case !ours:
 		x.warn(fmt.Sprintf("%s: its build-id was not the one ld computed (stripped or patched during the build); left as it was", path))
 		return false, nil
 	}

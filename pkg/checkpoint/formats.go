@@ -17,7 +17,7 @@ type ChecksumError struct {
 }
 
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("%s: store hashes were rewritten in it, but its checksums cannot be recomputed: %v; have the build write it after installPhase (e.g. in postFixup) or do not use vanillaPackage for this package", e.Path, e.Err)
+	return fmt.Sprintf("%s: store hashes were rewritten in it, but its checksums cannot be recomputed: %v", e.Path, e.Err)
 }
 
 func (e *ChecksumError) Unwrap() error { return e.Err }

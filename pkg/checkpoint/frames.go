@@ -27,9 +27,10 @@ type frameWriter struct {
 	// pending holds one channel per frame being compressed, in order.
 	pending chan chan []byte
 	done    chan struct{}
-	err     error // the first error writing to w; read after done
+	mu      sync.Mutex
+	err     error // the first error writing to w (guarded by mu)
 	closed  bool
-	pool    sync.Pool
+	pool    sync.Pool // of *[]byte, frameSize long
 }
 
 func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) {
@@ -45,8 +46,11 @@ func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) 
 		pending: make(chan chan []byte, workers),
 		done:    make(chan struct{}),
 	}
-	fw.pool.New = func() any { return make([]byte, 0, frameSize) }
-	fw.buf = fw.pool.Get().([]byte)
+	fw.pool.New = func() any {
+		b := make([]byte, 0, frameSize)
+		return &b
+	}
+	fw.buf = (*fw.pool.Get().(*[]byte))[:0]
 	go fw.drain()
 	return fw, nil
 }
@@ -56,13 +60,31 @@ func (fw *frameWriter) drain() {
 	defer close(fw.done)
 	for ch := range fw.pending {
 		frame := <-ch
-		if fw.err == nil {
-			_, fw.err = fw.w.Write(frame)
+		if fw.firstErr() == nil {
+			if _, err := fw.w.Write(frame); err != nil {
+				fw.mu.Lock()
+				fw.err = err
+				fw.mu.Unlock()
+			}
 		}
 	}
 }
 
+// firstErr returns the first error writing to w so far.
+func (fw *frameWriter) firstErr() error {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	return fw.err
+}
+
+// Write buffers p and starts compressing each full frame. It returns the
+// first error writing an earlier frame to w, once drain has met it: the
+// frames in flight are written later, so an error shows a few frames
+// after the data that caused it, and at the latest from Close.
 func (fw *frameWriter) Write(p []byte) (int, error) {
+	if err := fw.firstErr(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), frameSize-len(fw.buf))
@@ -70,6 +92,9 @@ func (fw *frameWriter) Write(p []byte) (int, error) {
 		p, n = p[k:], n+k
 		if len(fw.buf) == frameSize {
 			fw.flush()
+			if err := fw.firstErr(); err != nil {
+				return n, err
+			}
 		}
 	}
 	return n, nil
@@ -83,11 +108,11 @@ func (fw *frameWriter) flush() {
 	ch := make(chan []byte, 1)
 	fw.pending <- ch // blocks while as many frames as cores are in flight
 	src := fw.buf
-	fw.buf = fw.pool.Get().([]byte)[:0]
+	fw.buf = (*fw.pool.Get().(*[]byte))[:0]
 	go func() {
 		frame := fw.enc.EncodeAll(src, make([]byte, 0, len(src)/2))
-		//lint:ignore SA6002 one slice header per 8 MiB frame costs nothing
-		fw.pool.Put(src[:0])
+		src = src[:0]
+		fw.pool.Put(&src)
 		ch <- frame
 	}()
 }
@@ -96,12 +121,12 @@ func (fw *frameWriter) flush() {
 // returns the first write error.
 func (fw *frameWriter) Close() error {
 	if fw.closed {
-		return fw.err
+		return fw.firstErr()
 	}
 	fw.closed = true
 	fw.flush()
 	close(fw.pending)
 	<-fw.done
 	fw.enc.Close()
-	return fw.err
+	return fw.firstErr()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -57,6 +58,38 @@ func TestFrameWriterError(t *testing.T) {
 		t.Fatal(err)
 	}
 	fw.Write(make([]byte, 2*frameSize+1))
+	if err := fw.Close(); err == nil || err.Error() != "disk full" {
+		t.Errorf("Close = %v, want disk full", err)
+	}
+}
+
+// TestFrameWriterWriteError checks that Write, not only Close, reports a
+// failed write of an earlier frame (a full disk), and keeps reporting it.
+func TestFrameWriterWriteError(t *testing.T) {
+	fw, err := newFrameWriter(failingWriter{}, zstd.SpeedFastest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	if _, err := fw.Write(make([]byte, frameSize)); err != nil && err.Error() != "disk full" {
+		t.Fatalf("Write = %v", err)
+	}
+	// The frame is written to w in the background: Write reports its
+	// failure once it is known.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = fw.Write([]byte{1})
+		if err != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err == nil || err.Error() != "disk full" {
+		t.Fatalf("Write after a failed frame = %v, want disk full", err)
+	}
+	if n, err := fw.Write(make([]byte, 10)); n != 0 || err == nil {
+		t.Errorf("Write after the failure = %d, %v; want 0 and the error", n, err)
+	}
 	if err := fw.Close(); err == nil || err.Error() != "disk full" {
 		t.Errorf("Close = %v, want disk full", err)
 	}

@@ -74,7 +74,7 @@ type CorruptError struct {
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("checkpoint %s is corrupt or incomplete: %v (rebuild the stage that made it)", e.Dir, e.Err)
+	return fmt.Sprintf("checkpoint %s is corrupt or incomplete: %v", e.Dir, e.Err)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }

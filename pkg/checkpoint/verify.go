@@ -104,7 +104,7 @@ type keptStream struct {
 }
 
 func (k *keptStream) Write(p []byte) (int, error) {
-	if !k.over && len(k.b)+len(p) <= maxDecoded {
+	if !k.over && int64(len(k.b)+len(p)) <= maxDecoded {
 		k.b = append(k.b, p...)
 	} else {
 		k.over, k.b = true, nil
@@ -114,7 +114,7 @@ func (k *keptStream) Write(p []byte) (int, error) {
 
 // maxDecoded bounds the tar stream precheck keeps in memory for extract,
 // which then does not decompress the archive a second time.
-const maxDecoded = 512 << 20
+var maxDecoded int64 = 512 << 20
 
 // precheck reads every entry of the archive once before anything is
 // written: it must decompress and parse, name clean paths, hold only

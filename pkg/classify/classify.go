@@ -14,8 +14,8 @@ var tableJSON []byte
 type Stage int
 
 const (
-	// Early attributes are needed by the checkpoint stage (unpack to
-	// buildPhase); changing one rebuilds every stage.
+	// Early attributes are needed by the vanilla stage, the first (unpack
+	// to buildPhase); changing one rebuilds every stage.
 	Early Stage = iota
 	// Unwrapped attributes are first needed from postBuild to installPhase.
 	Unwrapped
@@ -49,7 +49,7 @@ type LateInput struct {
 type Table struct {
 	// Stages maps each attribute that is not early to its stage.
 	Stages map[string]Stage
-	// LateInputs lists the setup hooks left out of the checkpoint stage.
+	// LateInputs lists the setup hooks left out of the vanilla stage.
 	LateInputs []LateInput
 	// EarlyNotes explains attributes that look late but are early.
 	EarlyNotes map[string]string
@@ -128,7 +128,7 @@ func (t *Table) Attributes(s Stage) []string {
 // Later returns the predicate for the attributes that a build running the
 // phases of stage s (and its resume, in hook mode) treats as its own or a
 // later stage's: those whose class is later than Early, counting Unwrapped
-// only when s is Unwrapped (after the checkpoint stage, an unwrapped
+// only when s is Unwrapped (after the vanilla stage, an unwrapped
 // attribute is the next stage's own; after the unwrapped stage it is
 // settled), plus what the package declares — vanillaLateAttrs and the
 // custom phases of preFixupPhases, preDistPhases and postPhases as final,

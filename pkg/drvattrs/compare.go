@@ -16,6 +16,8 @@ type Change struct {
 	Had, Has bool
 }
 
+// String says what changed: "NAME was removed", "NAME was added" or
+// "NAME differs".
 func (c Change) String() string {
 	switch {
 	case !c.Has:

@@ -70,13 +70,12 @@ func (l *DebugLink) Patch(crc uint32) (off int64, b []byte) {
 // SetCRC writes crc as the CRC of the debug file into the ELF file at
 // path, which l was read from, keeping its mode and modification time.
 func (l *DebugLink) SetCRC(path string, crc uint32) error {
-	fi, err := os.Stat(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("debuglink: %w", err)
 	}
 	var b [4]byte
 	l.order.PutUint32(b[:], crc)
-	if err := writeAt(path, fi, b[:], int(l.offset)); err != nil {
+	if err := writeAt(path, b[:], int(l.offset)); err != nil {
 		return fmt.Errorf("debuglink %s: %w", path, err)
 	}
 	l.CRC = crc

@@ -38,6 +38,6 @@
 //     file without section headers is reported as an [UnsupportedError];
 //     other stripped or patched files cannot be recognized: their new id
 //     would be a valid hash of the file, not the one ld would have given.
-//     A caller that must know can run Recompute before editing: it
-//     reports a change exactly when the stored id is not reproducible.
+//     A caller that must know asks [Reproducible] before editing: it
+//     reports whether the stored id is the one ld computes for the file.
 package elfid

@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/inplace"
 )
 
 // ErrNoBuildID is returned, wrapped, for an ELF file that has no GNU
@@ -36,9 +37,9 @@ func (e *UnsupportedError) Error() string {
 	return "build-id " + e.Path + ": cannot be recomputed: " + e.Reason
 }
 
-// Is reports whether data starts with the ELF magic number. It is a cheap
-// test to pick the files worth passing to [Recompute].
-func Is(data []byte) bool {
+// IsELF reports whether data starts with the ELF magic number. It is a
+// cheap test to pick the files worth passing to [Recompute].
+func IsELF(data []byte) bool {
 	return bytes.HasPrefix(data, []byte(elf.ELFMAG))
 }
 
@@ -51,8 +52,19 @@ func Is(data []byte) bool {
 // build-id note, one wrapping [ErrNotELF] if data is not an ELF file, and an
 // [*UnsupportedError] if the id cannot be recomputed.
 func Recompute(data []byte) (changed bool, err error) {
-	_, changed, err = recompute(data)
+	_, changed, err = recompute(data, true)
 	return changed, err
+}
+
+// Reproducible reports whether the build-id stored in data, a whole ELF
+// file, is the one GNU ld computes for data's contents, without changing
+// data. Asked of a file before it is edited, it tells whether the id is
+// ld's: when it is not (the file was stripped or patched after linking),
+// recomputing the id after the edit would give one ld never wrote, and the
+// old id is better kept. Errors are those of [Recompute].
+func Reproducible(data []byte) (bool, error) {
+	_, changed, err := recompute(data, false)
+	return err == nil && !changed, err
 }
 
 // File recomputes the build-id of the ELF file at path like [Recompute] and,
@@ -71,7 +83,7 @@ func File(path string) (changed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("build-id: %w", err)
 	}
-	off, changed, err := recompute(data)
+	off, changed, err := recompute(data, true)
 	if err != nil {
 		if u, ok := err.(*UnsupportedError); ok {
 			return false, &UnsupportedError{Path: path, Reason: u.Reason}
@@ -81,36 +93,21 @@ func File(path string) (changed bool, err error) {
 	if !changed {
 		return false, nil
 	}
-	if err := writeAt(path, fi, data[off:off+sha1.Size], off); err != nil {
+	if err := writeAt(path, data[off:off+sha1.Size], off); err != nil {
 		return false, fmt.Errorf("build-id: %w", err)
 	}
 	return true, nil
 }
 
-// writeAt writes b at offset off of the file at path, which fi describes,
-// and restores the file's mode and modification time.
-func writeAt(path string, fi os.FileInfo, b []byte, off int) error {
-	mode := fi.Mode()
-	if mode&0o200 == 0 {
-		if err := os.Chmod(path, mode|0o200); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.WriteAt(b, int64(off))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	// Writing may also have cleared set-user-ID and set-group-ID bits.
-	if cerr := os.Chmod(path, mode); err == nil {
-		err = cerr
-	}
+// writeAt writes b at offset off of the file at path, in place, and
+// restores the file's mode and modification time.
+func writeAt(path string, b []byte, off int) error {
+	f, err := inplace.Open(path)
 	if err != nil {
 		return err
 	}
-	return os.Chtimes(path, time.Time{}, fi.ModTime())
+	_, err = f.WriteAt(b, int64(off))
+	return errors.Join(err, f.Close())
 }
 
 // Note types.
@@ -146,8 +143,8 @@ type note struct {
 
 // recompute does the work of Recompute and also returns the file offset of
 // the build-id.
-func recompute(data []byte) (off int, changed bool, err error) {
-	if !Is(data) {
+func recompute(data []byte, write bool) (off int, changed bool, err error) {
+	if !IsELF(data) {
 		return 0, false, ErrNotELF
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))
@@ -229,7 +226,9 @@ func recompute(data []byte) (off int, changed bool, err error) {
 		return 0, false, err
 	}
 	if desc := data[off : off+sha1.Size]; !bytes.Equal(desc, sum) {
-		copy(desc, sum)
+		if write {
+			copy(desc, sum)
+		}
 		changed = true
 	}
 	return off, changed, nil

@@ -146,6 +146,36 @@ func TestRecompute(t *testing.T) {
 	}
 }
 
+// TestReproducible checks that Reproducible says yes to ld's output and
+// no to an edited file, and changes neither.
+func TestReproducible(t *testing.T) {
+	dir := t.TempDir()
+	orig := readFile(t, build(t, dir, sha1Programs[0], oldHash, "sha1"))
+	edited := rewrite(t, orig)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"as ld wrote it", orig, true},
+		{"edited", edited, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := bytes.Clone(tc.data)
+			got, err := elfid.Reproducible(tc.data)
+			if got != tc.want || err != nil {
+				t.Errorf("Reproducible = %v, %v; want %v, nil", got, err, tc.want)
+			}
+			if !bytes.Equal(tc.data, before) {
+				t.Error("Reproducible changed the data")
+			}
+		})
+	}
+	if got, err := elfid.Reproducible([]byte("#!/bin/sh\n")); got || !errors.Is(err, elfid.ErrNotELF) {
+		t.Errorf("Reproducible of a script = %v, %v; want false, ErrNotELF", got, err)
+	}
+}
+
 // TestOtherMachines checks files that GNU ld linked for i386, x86-64,
 // PowerPC and PowerPC64, the only big-endian ones at hand. The Go
 // distribution keeps them as test data.
@@ -343,7 +373,7 @@ func TestIs(t *testing.T) {
 		{"#!/bin/sh", false},
 		{"", false},
 	} {
-		if got := elfid.Is([]byte(tc.data)); got != tc.want {
+		if got := elfid.IsELF([]byte(tc.data)); got != tc.want {
 			t.Errorf("Is(%q) = %v, want %v", tc.data, got, tc.want)
 		}
 	}

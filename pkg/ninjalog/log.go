@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/inplace"
 )
 
 // LogName is the file name of ninja's build log inside the build
@@ -330,47 +329,5 @@ func WriteFile(path string, l *Log) (err error) {
 			err = fmt.Errorf("write ninja log %s: %w", path, err)
 		}
 	}()
-	if resolved, err := filepath.EvalSymlinks(path); err == nil {
-		path = resolved
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	mode := fs.FileMode(0o644)
-	var mtime time.Time
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-		mtime = fi.ModTime()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(l.Bytes()); err != nil {
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if !mtime.IsZero() {
-		// A zero access time leaves the access time as it is.
-		if err := os.Chtimes(tmp, time.Time{}, mtime); err != nil {
-			return err
-		}
-	}
-	return os.Rename(tmp, path)
+	return inplace.Replace(path, l.Bytes())
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/inplace"
 )
 
 // MaxManifestBytes bounds what FixWithin reads of build.ninja and the
@@ -71,7 +73,7 @@ func FixWithin(ctx context.Context, top *os.Root, dir string) (Stats, error) {
 	st := rehash(l, cmds)
 	st.Inferred = inferred
 	if st.Changed > 0 {
-		if err := replaceWithin(top, logRel, l.Bytes(), fi); err != nil {
+		if err := inplace.ReplaceIn(top, logRel, l.Bytes(), fi); err != nil {
 			return st, fmt.Errorf("write ninja log %s: %w", logRel, err)
 		}
 	}
@@ -139,32 +141,4 @@ func readRegular(top *os.Root, rel string, limit int64) ([]byte, fs.FileInfo, er
 		return nil, nil, err
 	}
 	return data, fi, nil
-}
-
-// replaceWithin replaces rel in top by data, with the mode and time fi
-// describes: a new file renamed over the old name.
-func replaceWithin(top *os.Root, rel string, data []byte, fi fs.FileInfo) (err error) {
-	tmp := path.Join(path.Dir(rel), "."+path.Base(rel)+".tmp"+strconv.Itoa(os.Getpid()))
-	f, err := top.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = top.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err == nil {
-		err = f.Chmod(fi.Mode().Perm())
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = top.Chtimes(tmp, fi.ModTime(), fi.ModTime())
-	}
-	if err != nil {
-		return err
-	}
-	return top.Rename(tmp, rel)
 }

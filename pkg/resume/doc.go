@@ -6,7 +6,7 @@
 // invocation.
 //
 // The resume points are after buildPhase (before the package's own
-// postBuild, as the pure split's checkpoint stage) and after installPhase.
+// postBuild, as the pure split's vanilla stage) and after installPhase.
 // An entry is a checkpoint (package checkpoint) written by package stage:
 // the build tree, the outputs as the phases left them, the shell state
 // before the first phase and at the point, and the derivation's

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nix-vanilla/nix-vanilla/internal/stage"
 	"github.com/nix-vanilla/nix-vanilla/pkg/cache"
 	"github.com/nix-vanilla/nix-vanilla/pkg/cachekey"
 	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
 	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
-	"github.com/nix-vanilla/nix-vanilla/pkg/stage"
 )
 
 // Points are the resume points, latest first: the order Lookup tries them.
@@ -121,7 +121,7 @@ func Store(opts StoreOptions) error {
 	err = opts.Cache.Put(info, func(dir string) error {
 		var err error
 		m, err = stage.Save(stage.SaveOptions{
-			Stage: stage.Checkpoint, Dir: dir, Name: opts.Name, Top: opts.Top, Snapshot: opts.Snapshot,
+			Stage: stage.Vanilla, Dir: dir, Name: opts.Name, Top: opts.Top, Snapshot: opts.Snapshot,
 			Fresh: opts.Fresh, End: opts.End, Outputs: opts.Outputs, Tree: true, Attrs: opts.Attrs,
 		})
 		return err
@@ -188,11 +188,13 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 			return err
 		}
 	}
-	if err := stage.Restore(ctx, stage.RestoreOptions{
+	res, err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
-		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs, Log: opts.Log,
+		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs,
 		Sources: opts.Sources, SourceThreads: opts.SourceThreads,
-	}); err != nil {
+	})
+	res.WriteLog(opts.Log)
+	if err != nil {
 		return err
 	}
 	age := time.Since(e.Info.Created).Round(time.Second)

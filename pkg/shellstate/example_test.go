@@ -43,3 +43,26 @@ func ExampleMerge() {
 	// declare -g built=yes
 	// cd -- /build/source
 }
+
+func ExampleParseAssoc() {
+	// What the hook's _vanillaDeclareAssoc writes for
+	// declare -A opts=([%]=percent ["a b"]=$'x\ny').
+	arrays, err := shellstate.ParseAssoc([]byte(`vanillaAssoc A opts '%' 'percent' 'a b' $'x\ny'`+"\n"), "assoc.sh")
+	if err != nil {
+		panic(err)
+	}
+	v := arrays["opts"]
+	fmt.Println(v.Kind, v.Flags)
+	for _, e := range v.Elems {
+		fmt.Printf("%s: %q\n", e.Key, e.Value)
+	}
+	// Output:
+	// Associative A
+	// %: "percent"
+	// a b: "x\ny"
+}
+
+func ExampleKind_String() {
+	fmt.Println(shellstate.Scalar, shellstate.Indexed, shellstate.Associative)
+	// Output: Scalar Indexed Associative
+}

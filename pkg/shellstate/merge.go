@@ -29,8 +29,11 @@ type Merged struct {
 	// Script is bash code that, sourced in the later stage, applies the
 	// early phases' changes.
 	Script string
-	// Vars, Unset and Funcs name what the script sets, unsets and defines.
-	Vars, Unset, Funcs []string
+	// Vars and Unset name the variables the script sets and unsets.
+	Vars, Unset []string
+	// Funcs and UnsetFuncs name the functions the script defines and
+	// unsets.
+	Funcs, UnsetFuncs []string
 	// Conflicts name variables that both the early phases and the later
 	// stage's setup changed, where the early phases' value won.
 	Conflicts []string
@@ -108,6 +111,7 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 		if _, ok := after.Funcs[name]; !ok && !owned(name) {
 			if _, ok := fresh.Funcs[name]; ok {
 				fmt.Fprintf(&b, "unset -f %s\n", name)
+				m.UnsetFuncs = append(m.UnsetFuncs, name)
 			}
 		}
 	}

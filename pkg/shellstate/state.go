@@ -25,6 +25,20 @@ const (
 	Associative
 )
 
+// String returns the kind's name as in this package ("Scalar",
+// "Indexed", "Associative"), or "Kind(N)" for another value.
+func (k Kind) String() string {
+	switch k {
+	case Scalar:
+		return "Scalar"
+	case Indexed:
+		return "Indexed"
+	case Associative:
+		return "Associative"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Var is one variable as `declare -p` prints it.
 type Var struct {
 	Name string
@@ -166,33 +180,52 @@ func ParseVars(data []byte, name string) (map[string]*Var, error) {
 	return vars, nil
 }
 
-// addAssoc reads the hook's dump of associative arrays, one
-// `vanillaAssoc FLAGS NAME KEY VALUE…` command a line, into vars,
-// completing the arrays ParseVars left pending.
-func addAssoc(vars map[string]*Var, data []byte, name string) error {
+// ParseAssoc parses the hook's dump of associative arrays: one
+// `vanillaAssoc FLAGS NAME KEY VALUE…` command a line, keys and values
+// quoted as bash's ${v@Q} quotes them, where FLAGS are declare's
+// attribute letters (with the A). It returns the arrays by name, their
+// elements in the order of the dump (an array dumped twice keeps the
+// last line); name is used in errors. A line that is not such
+// a command, or a word that is not a literal, is an error: the dump is
+// data, never run.
+func ParseAssoc(data []byte, name string) (map[string]*Var, error) {
 	f, err := parse(data, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	arrays := map[string]*Var{}
 	for _, stmt := range f.Stmts {
 		call, ok := stmt.Cmd.(*syntax.CallExpr)
 		if !ok || len(call.Args) < 3 || len(call.Args)%2 == 0 {
-			return fmt.Errorf("%s: %s: not a vanillaAssoc line", name, stmt.Pos())
+			return nil, fmt.Errorf("%s: %s: not a vanillaAssoc line", name, stmt.Pos())
 		}
 		words := make([]string, len(call.Args))
 		for i, a := range call.Args {
 			if words[i], err = literal(a); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
 		if words[0] != "vanillaAssoc" {
-			return fmt.Errorf("%s: %s: not a vanillaAssoc line", name, stmt.Pos())
+			return nil, fmt.Errorf("%s: %s: not a vanillaAssoc line", name, stmt.Pos())
 		}
 		v := &Var{Name: words[2], Flags: words[1], Kind: Associative, Set: true}
 		for i := 3; i < len(words); i += 2 {
 			v.Elems = append(v.Elems, Elem{Key: words[i], Value: words[i+1]})
 		}
-		vars[v.Name] = v
+		arrays[v.Name] = v
+	}
+	return arrays, nil
+}
+
+// addAssoc reads the hook's dump of associative arrays (see ParseAssoc)
+// into vars, completing the arrays ParseVars left pending.
+func addAssoc(vars map[string]*Var, data []byte, name string) error {
+	arrays, err := ParseAssoc(data, name)
+	if err != nil {
+		return err
+	}
+	for n, v := range arrays {
+		vars[n] = v
 	}
 	for n, v := range vars {
 		if v.Pending {

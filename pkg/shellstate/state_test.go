@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -143,6 +144,7 @@ PATH=/early/bin:/usr/bin:/bin
 keep=same
 gone=here
 helper() { echo early; }
+gonefunc() { :; }
 `
 	before := dump(t, setup)
 	after := dump(t, setup+`
@@ -150,6 +152,7 @@ makeFlagsArray+=("PREFIX=$out" "two words")
 PATH=/build/tools:$PATH
 keep=same
 unset gone
+unset -f gonefunc
 helper() { echo "changed $out"; }
 defined() { :; }
 shopt -s nullglob
@@ -161,6 +164,7 @@ PATH=/early/bin:/check/bin:/usr/bin:/bin
 keep=same
 gone=here
 helper() { echo early; }
+gonefunc() { :; }
 `)
 	rewrite := strings.NewReplacer(
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
@@ -180,6 +184,7 @@ helper() { echo early; }
 out=/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x
 PATH=/early/bin:/check/bin:/usr/bin:/bin
 gone=here
+gonefunc() { :; }
 cd `+fresh.Dir+`
 restore() {
 `+m.Script+`
@@ -201,6 +206,12 @@ restore
 	}
 	if _, ok := got.Vars["gone"]; ok {
 		t.Errorf("gone is still set")
+	}
+	if _, ok := got.Funcs["gonefunc"]; ok {
+		t.Errorf("gonefunc is still defined")
+	}
+	if !slices.Equal(m.Unset, []string{"gone"}) || !slices.Equal(m.UnsetFuncs, []string{"gonefunc"}) {
+		t.Errorf("Unset = %q, UnsetFuncs = %q; want [gone] and [gonefunc]", m.Unset, m.UnsetFuncs)
 	}
 	if _, ok := got.Funcs["defined"]; !ok {
 		t.Errorf("function defined by the early phases is missing")
@@ -309,5 +320,28 @@ func TestParseRefusesCode(t *testing.T) {
 	}
 	if f["g"] != "g() {\n\techo a\n\techo b\n}" {
 		t.Errorf("g = %q", f["g"])
+	}
+}
+
+func TestParseAssocRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"other command", "echo A x k v\n"},
+		{"odd words", "vanillaAssoc A x k\n"},
+		{"expansion", "vanillaAssoc A x k $HOME\n"},
+		{"command substitution", "vanillaAssoc A x k $(id)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ParseAssoc([]byte(tc.in), "assoc.sh"); err == nil {
+				t.Errorf("ParseAssoc(%q) succeeded", tc.in)
+			}
+		})
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{Scalar: "Scalar", Indexed: "Indexed", Associative: "Associative", Kind(7): "Kind(7)"} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
+		}
 	}
 }

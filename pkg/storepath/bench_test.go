@@ -97,9 +97,9 @@ func BenchmarkRewrite(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				// Alternate directions so that every pass replaces.
 				if i%2 == 0 {
-					n = rf.Bytes(buf)
+					n = rf.ReplaceBytes(buf)
 				} else {
-					rb.Bytes(buf)
+					rb.ReplaceBytes(buf)
 				}
 			}
 			b.ReportMetric(float64(n), "hashes")

@@ -10,7 +10,7 @@
 // /nix/store/.
 //
 // A Rewriter offers the same replacement in several forms: in a byte slice
-// ([Rewriter.Bytes]), a string ([Rewriter.String]), a stream
+// ([Rewriter.ReplaceBytes]), a string ([Rewriter.Replace]), a stream
 // ([Rewriter.Writer]) and a regular file in place ([Rewriter.File]).
 // All of them share one search ([Rewriter.Index]): a multi-pattern
 // Wu–Manber scan over 2-byte blocks which, on ordinary data, reads one

@@ -18,7 +18,7 @@ func Example() {
 	}
 
 	b := []byte("#!/nix/store/0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl-hello/bin/sh\n")
-	n := r.Bytes(b)
+	n := r.ReplaceBytes(b)
 	fmt.Printf("%d: %s", n, b)
 
 	// The same as a stream: a hash cut across two writes is still found.
@@ -31,4 +31,23 @@ func Example() {
 	// 1: #!/nix/store/1cy5sf6qk8xyhmr48a3rk2p99dm81kd4-hello/bin/sh
 	// PATH=/nix/store/1cy5sf6qk8xyhmr48a3rk2p99dm81kd4-hello/bin
 	// 1
+}
+
+func ExampleParse() {
+	p, err := storepath.Parse("/nix/store/0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl-hello-2.12")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Dir)
+	fmt.Println(p.Hash)
+	fmt.Println(p.Name)
+
+	_, err = storepath.Parse("/nix/store/0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl-hello-2.12/bin/hello")
+	fmt.Println(err)
+	// Output:
+	// /nix/store
+	// 0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl
+	// hello-2.12
+	// "/nix/store/0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl-hello-2.12/bin/hello" is not a store path: "hello" does not start with a store hash
 }

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sync"
-	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/inplace"
 )
 
 // fileChunk is how much of a file File reads at a time.
@@ -62,12 +62,12 @@ func (r *Rewriter) File(path string) (n int, err error) {
 	defer fileBufs.Put(bufp)
 	buf := *bufp
 
-	var rw *os.File // opened at the first old hash
+	var rw *inplace.File // opened at the first old hash
 	defer func() {
 		if rw == nil {
 			return
 		}
-		err = errors.Join(err, r.finish(path, fi, rw))
+		err = errors.Join(err, rw.Close())
 	}()
 
 	var off int64
@@ -81,7 +81,7 @@ func (r *Rewriter) File(path string) (n int, err error) {
 		m, first, end, keep := r.rewritePart(b, last)
 		if m > 0 {
 			if rw == nil {
-				if rw, err = openWritable(path, fi); err != nil {
+				if rw, err = inplace.Open(path); err != nil {
 					return n, err
 				}
 			}
@@ -97,41 +97,4 @@ func (r *Rewriter) File(path string) (n int, err error) {
 		// next chunk; bytes up to end are decided.
 		off += int64(min(max(c-(HashLen-1), end), keep))
 	}
-}
-
-// openWritable opens path for writing, first adding u+w if fi lacks it.
-func openWritable(path string, fi fs.FileInfo) (*os.File, error) {
-	if fi.Mode().Perm()&0o200 == 0 {
-		if err := os.Chmod(path, fi.Mode().Perm()|0o200|fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
-			return nil, err
-		}
-	}
-	rw, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		// Leave the mode as it was.
-		return nil, errors.Join(err, restoreMode(path, fi))
-	}
-	return rw, nil
-}
-
-// finish closes rw and gives path back the mode and modification time of fi.
-func (r *Rewriter) finish(path string, fi fs.FileInfo, rw *os.File) error {
-	err := rw.Close()
-	err = errors.Join(err, restoreMode(path, fi))
-	if cerr := os.Chtimes(path, time.Time{}, fi.ModTime()); cerr != nil {
-		err = errors.Join(err, cerr)
-	}
-	return err
-}
-
-// restoreMode sets the mode of path back to that of fi if it has changed.
-func restoreMode(path string, fi fs.FileInfo) error {
-	now, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if now.Mode() == fi.Mode() {
-		return nil
-	}
-	return os.Chmod(path, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
 }

@@ -111,7 +111,7 @@ func TestFileLarge(t *testing.T) {
 		last = off
 	}
 	want := bytes.Clone(in)
-	wantN := r.Bytes(want)
+	wantN := r.ReplaceBytes(want)
 	if wantN < 10 {
 		t.Fatalf("only %d hashes placed", wantN)
 	}

@@ -54,7 +54,7 @@ func FuzzWriter(f *testing.F) {
 
 func checkRewrite(t *testing.T, r *Rewriter, in, cuts []byte, want string, wantN int) {
 	b := bytes.Clone(in)
-	if n := r.Bytes(b); string(b) != want || n != wantN {
+	if n := r.ReplaceBytes(b); string(b) != want || n != wantN {
 		t.Fatalf("Bytes(%q) = %q, %d; want %q, %d", in, b, n, want, wantN)
 	}
 

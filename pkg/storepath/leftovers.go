@@ -29,6 +29,8 @@ type Leftover struct {
 	Member string
 }
 
+// String returns the hash, followed by " in MEMBER" for one found inside
+// an archive member.
 func (l Leftover) String() string {
 	if l.Member == "" {
 		return l.Hash

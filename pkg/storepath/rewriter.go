@@ -281,17 +281,17 @@ func (r *Rewriter) holdBack() int {
 	return HashLen - 1
 }
 
-// Bytes replaces every old hash in b by its new hash, in place, and
-// returns the number of replacements.
-func (r *Rewriter) Bytes(b []byte) int {
+// ReplaceBytes replaces every old hash in b by its new hash, in place,
+// and returns the number of replacements.
+func (r *Rewriter) ReplaceBytes(b []byte) int {
 	n, _, _ := r.rewrite(b, 0)
 	return n
 }
 
-// String returns s with every old hash replaced, and the number of
+// Replace returns s with every old hash replaced, and the number of
 // replacements. It allocates only if something is replaced; it suits
 // symlink targets, environment variables and the like.
-func (r *Rewriter) String(s string) (string, int) {
+func (r *Rewriter) Replace(s string) (string, int) {
 	// index only reads, so it may look at the string's bytes directly.
 	first, _ := r.index(unsafe.Slice(unsafe.StringData(s), len(s)), 0)
 	if len(r.seeds) > 0 && strings.Contains(s, SeedFlag) {

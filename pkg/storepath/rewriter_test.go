@@ -81,7 +81,7 @@ func TestEmptyRewriter(t *testing.T) {
 		}
 		in := "x/nix/store/" + hA + "-y"
 		b := []byte(in)
-		if n := r.Bytes(b); n != 0 || string(b) != in {
+		if n := r.ReplaceBytes(b); n != 0 || string(b) != in {
 			t.Errorf("Bytes changed %q to %q (%d)", in, b, n)
 		}
 		var out bytes.Buffer
@@ -95,7 +95,7 @@ func TestEmptyRewriter(t *testing.T) {
 		}
 	}
 	var zero Rewriter
-	if s, n := zero.String(hA); s != hA || n != 0 {
+	if s, n := zero.Replace(hA); s != hA || n != 0 {
 		t.Errorf("zero Rewriter changed %q to %q", hA, s)
 	}
 }
@@ -149,10 +149,10 @@ func TestRewrite(t *testing.T) {
 			r := mustRewriter(t, tc.m)
 
 			b := []byte(tc.in)
-			if n := r.Bytes(b); string(b) != tc.want || n != tc.count {
+			if n := r.ReplaceBytes(b); string(b) != tc.want || n != tc.count {
 				t.Errorf("Bytes: %q, %d; want %q, %d", b, n, tc.want, tc.count)
 			}
-			if s, n := r.String(tc.in); s != tc.want || n != tc.count {
+			if s, n := r.Replace(tc.in); s != tc.want || n != tc.count {
 				t.Errorf("String: %q, %d; want %q, %d", s, n, tc.want, tc.count)
 			}
 			var pairs []string
@@ -228,7 +228,7 @@ func TestManyKeys(t *testing.T) {
 	if r.Len() != 3*maxLoopKeys {
 		t.Fatalf("Len() = %d", r.Len())
 	}
-	got, n := r.String(in.String())
+	got, n := r.Replace(in.String())
 	if got != want.String() || n != 3*maxLoopKeys {
 		t.Errorf("got %q, %d", got, n)
 	}
@@ -249,7 +249,7 @@ func TestWriterLarge(t *testing.T) {
 		copy(in[off:], hA)
 	}
 	want := bytes.Clone(in)
-	wantN := r.Bytes(want)
+	wantN := r.ReplaceBytes(want)
 	if wantN != 6 {
 		t.Fatalf("Bytes replaced %d", wantN)
 	}
@@ -347,7 +347,7 @@ func TestDense(t *testing.T) {
 		}
 		in := sb.String()
 		want, wantN := reference(m, in)
-		if got, n := r.String(in); got != want || n != wantN {
+		if got, n := r.Replace(in); got != want || n != wantN {
 			t.Fatalf("size %d: String differs from the reference (%d, want %d)", size, n, wantN)
 		}
 		// Every (overlapping) occurrence, in order.

@@ -28,12 +28,12 @@ func TestSeed(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, n := r.String(c.in)
+			got, n := r.Replace(c.in)
 			if got != c.want || n != c.n {
 				t.Errorf("String = %q, %d; want %q, %d", got, n, c.want, c.n)
 			}
 			buf := []byte(c.in)
-			if n := r.Bytes(buf); string(buf) != c.want || n != c.n {
+			if n := r.ReplaceBytes(buf); string(buf) != c.want || n != c.n {
 				t.Errorf("Bytes = %q, %d; want %q, %d", buf, n, c.want, c.n)
 			}
 			for cut := range len(c.in) {

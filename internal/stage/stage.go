@@ -25,18 +25,18 @@ type Name string
 
 // The stages of a split build.
 const (
-	Checkpoint Name = "vanilla"
-	Unwrapped  Name = "unwrapped"
-	Final      Name = "final"
+	Vanilla   Name = "vanilla"
+	Unwrapped Name = "unwrapped"
+	Final     Name = "final"
 )
 
 // Parse checks a stage name.
 func Parse(s string) (Name, error) {
 	switch n := Name(s); n {
-	case Checkpoint, Unwrapped, Final:
+	case Vanilla, Unwrapped, Final:
 		return n, nil
 	}
-	return "", fmt.Errorf("unknown stage %q: expected %s, %s or %s", s, Checkpoint, Unwrapped, Final)
+	return "", fmt.Errorf("unknown stage %q: expected %s, %s or %s", s, Vanilla, Unwrapped, Final)
 }
 
 // Directories of a checkpoint that hold shell state.
@@ -56,21 +56,21 @@ type SaveOptions struct {
 	Dir string
 	// Name is the derivation's name.
 	Name string
-	// Top is $NIX_BUILD_TOP. The checkpoint stage saves the tree under it.
+	// Top is $NIX_BUILD_TOP. The vanilla stage saves the tree under it.
 	Top string
 	// Snapshot is the file written by `vanilla snapshot` after
 	// unpackPhase; empty when the build unpacked nothing.
 	Snapshot string
 	// Tree saves the build tree under Top from a later stage too: the
 	// unwrapped stage saves it for a final stage whose phases read it
-	// (installCheckPhase). The checkpoint stage always saves it.
+	// (installCheckPhase). The vanilla stage always saves it.
 	Tree bool
 	// Fresh and End are the state directories the hook wrote before the
 	// stage's first phase and after its last.
 	Fresh, End string
 	// Outputs maps output names to paths.
 	Outputs map[string]string
-	// TakeOutputs empties the outputs once saved (the checkpoint stage's
+	// TakeOutputs empties the outputs once saved (the vanilla stage's
 	// outputs are not meant to be used).
 	TakeOutputs bool
 	// Attrs are the derivation's attributes, recorded so that the next
@@ -144,7 +144,7 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		Dir:      opts.Dir,
 		Name:     opts.Name,
 		Top:      opts.Top,
-		Tree:     opts.Stage == Checkpoint || opts.Tree,
+		Tree:     opts.Stage == Vanilla || opts.Tree,
 		Skip:     Skip,
 		Snapshot: snap,
 		Outputs:  opts.Outputs,
@@ -169,7 +169,7 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 	}
 	if opts.Log != nil {
 		what := "outputs"
-		if opts.Stage == Checkpoint {
+		if opts.Stage == Vanilla {
 			what = "checkpoint"
 		}
 		fmt.Fprintf(opts.Log, "vanilla: saved %s: %s in %s files (%s compressed)", what,
@@ -222,8 +222,6 @@ type RestoreOptions struct {
 	// Attrs are this stage's derivation attributes. Every attribute the
 	// earlier stage was built with must be among them, unchanged.
 	Attrs drvattrs.Attrs
-	// Log receives one line per step, and warnings.
-	Log io.Writer
 	// Sources, when not nil, are the derivation's sources ($srcs or
 	// $src), not unpacked in Top: the restore brings back the files the
 	// checkpoint left to the source from them itself (package unpack).
@@ -238,12 +236,43 @@ type RestoreOptions struct {
 	Snapshot string
 }
 
+// RestoreResult reports what Restore did, as far as it got: the fields
+// of the steps that did not run are zero. [RestoreResult.WriteLog] words
+// it as the helper's log lines.
+type RestoreResult struct {
+	// From is the checkpoint restored (RestoreOptions.From).
+	From string
+	// Checkpoint is what the checkpoint's restore did; nil if it failed.
+	Checkpoint *checkpoint.Result
+	// Took is the checkpoint's restore time, less the unpack of the
+	// source (Checkpoint.Unpacked.Elapsed), which ran while the archive
+	// was verified.
+	Took time.Duration
+	// Shell is the shell state merge whose script was written; nil if it
+	// was not.
+	Shell *shellstate.Merged
+	// Dir is the working directory the script changes into, as this
+	// stage names it; "" for none.
+	Dir string
+	// Conflicts are the variables both the checkpointed phases and this
+	// stage changed, in Shell.Conflicts' order.
+	Conflicts []Conflict
+}
+
+// A Conflict is a variable that both the checkpointed phases and this
+// stage changed.
+type Conflict struct {
+	Name string
+	// Late says that the stage's own attribute won (a late attribute);
+	// otherwise the checkpointed phases' value did.
+	Late bool
+}
+
 // Restore restores the previous stage's checkpoint and writes the script
-// that replays its shell state.
-func Restore(ctx context.Context, opts RestoreOptions) error {
-	if opts.Log == nil {
-		opts.Log = io.Discard
-	}
+// that replays its shell state. It returns what it did even when it
+// fails part way, so that the caller can log the steps that ran.
+func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
+	r := &RestoreResult{From: opts.From}
 	start := time.Now()
 	res, err := checkpoint.Restore(ctx, checkpoint.RestoreOptions{
 		Dir:     opts.From,
@@ -264,91 +293,53 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 		},
 	})
 	if err != nil {
-		return err
+		return r, err
 	}
-	// The restore's own time: the unpack ran while the archive was
-	// verified, so its time is counted once, on its own line.
-	took := time.Since(start)
+	r.Checkpoint, r.Took = res, time.Since(start)
 	if u := res.Unpacked; u != nil {
-		fmt.Fprintf(opts.Log, "vanilla: unpacked the source again itself, only the %s files the build left alone (%s), %s\n",
-			count(u.Files), size(u.Bytes), seconds(u.Elapsed))
-		took -= u.Elapsed
-	}
-	fmt.Fprintf(opts.Log, "vanilla: restored %s in %s files from %s", size(res.Bytes), count(res.Files), opts.From)
-	if res.Rewritten > 0 {
-		fmt.Fprintf(opts.Log, ", store paths rewritten in %s", count(res.Rewritten))
-	}
-	if res.BuildIDs > 0 {
-		fmt.Fprintf(opts.Log, ", %s build-ids recomputed", count(res.BuildIDs))
-	}
-	if res.Pycs > 0 {
-		fmt.Fprintf(opts.Log, ", %s .pyc source hashes", count(res.Pycs))
-	}
-	if res.DebugLinks > 0 {
-		fmt.Fprintf(opts.Log, ", %s debuglink CRCs", count(res.DebugLinks))
-	}
-	if res.FormatSums > 0 {
-		fmt.Fprintf(opts.Log, ", PNG/tar/zip checksums recomputed in %s", count(res.FormatSums))
-	}
-	if res.Digests > 0 {
-		fmt.Fprintf(opts.Log, ", digests updated in %s", count(res.Digests))
-	}
-	if res.NinjaLogs > 0 {
-		fmt.Fprintf(opts.Log, ", %s ninja log entries rehashed", count(res.NinjaLogs))
-	}
-	fmt.Fprintf(opts.Log, ", %s\n", seconds(took))
-	for _, w := range res.Warnings {
-		fmt.Fprintf(opts.Log, "vanilla: warning: %s\n", w)
+		r.Took -= u.Elapsed
 	}
 
 	if err := sameSource(opts, res.Rewrite); err != nil {
-		return err
+		return r, err
 	}
 	before, err := shellstate.Read(filepath.Join(opts.From, FreshState))
 	if err != nil {
-		return err
+		return r, err
 	}
 	after, err := shellstate.Read(filepath.Join(opts.From, EndState))
 	if err != nil {
-		return err
+		return r, err
 	}
 	fresh, err := shellstate.Read(opts.Fresh)
 	if err != nil {
-		return err
+		return r, err
 	}
+	late := setLate(opts.Stage, opts.Attrs)
 	merged, err := shellstate.Merge(before, after, fresh, shellstate.MergeOptions{
 		Owned:     Owned(fresh),
-		Late:      setLate(opts.Stage, opts.Attrs),
+		Late:      late,
 		Rewrite:   res.Rewrite,
 		CreateDir: opts.Stage == Final && !opts.Tree,
 	})
 	if err != nil {
-		return err
+		return r, err
 	}
 	script := merged.Script
 	if opts.Stage == Final {
 		script += lateInstallHooks(before, fresh)
 	}
 	if err := os.WriteFile(opts.Script, []byte(script), 0o644); err != nil {
-		return fmt.Errorf("restore shell state: %w", err)
+		return r, fmt.Errorf("restore shell state: %w", err)
 	}
-	fmt.Fprintf(opts.Log, "vanilla: replayed shell state: %d variables, %d functions", len(merged.Vars)+len(merged.Unset), len(merged.Funcs))
+	r.Shell = merged
 	if after.Dir != "" {
-		fmt.Fprintf(opts.Log, ", working directory %s", res.Rewrite(after.Dir))
+		r.Dir = res.Rewrite(after.Dir)
 	}
-	fmt.Fprintln(opts.Log)
-	late := setLate(opts.Stage, opts.Attrs)
 	for _, name := range merged.Conflicts {
-		winner := "checkpointed phases"
-		if late(name) {
-			winner = "stage's attribute"
-		}
-		fmt.Fprintf(opts.Log, "vanilla: warning: %s was changed both by the checkpointed phases and by this stage; using the value of the %s\n", name, winner)
+		r.Conflicts = append(r.Conflicts, Conflict{Name: name, Late: late(name)})
 	}
-	for _, name := range merged.Skipped {
-		fmt.Fprintf(opts.Log, "vanilla: warning: %s is readonly here; not restored\n", name)
-	}
-	return nil
+	return r, nil
 }
 
 // lateInstallHooks returns bash code listing the postInstallHooks that this

@@ -4,7 +4,7 @@
 //
 // A package built with vanillaPackage = true becomes three derivations:
 //
-//   - the checkpoint stage runs unpackPhase to buildPhase (without the
+//   - the vanilla stage runs unpackPhase to buildPhase (without the
 //     package's own postBuild) and saves the build tree, what the build
 //     wrote into the outputs and the shell state;
 //   - the unwrapped stage unpacks the source, restores the checkpoint over
