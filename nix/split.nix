@@ -20,7 +20,7 @@ let
   inputName = x: if lib.isDerivation x then x.name or "" else "";
   names = n: attrs.${n} or [ ];
 
-  # Attributes the split keeps in the checkpoint stage although their class
+  # Attributes the split keeps in the vanilla stage although their class
   # is later, because the plain build reads them (or what they add) before
   # buildPhase ends:
   # - check inputs when doCheck is set (make-derivation puts them on PATH
@@ -62,7 +62,7 @@ let
 
   # Inputs: the package's vanillaLateInputs are late whatever they are; a
   # built-in late hook (makeWrapper…) is late unless the package lists it
-  # in vanillaEarlyInputs or an attribute of the checkpoint stage mentions
+  # in vanillaEarlyInputs or an attribute of the vanilla stage mentions
   # one of its functions (makeWrapper in buildPhase).
   userLateInputs = names "vanillaLateInputs";
   userEarlyInputs = names "vanillaEarlyInputs";
@@ -97,7 +97,7 @@ let
     lib.mapAttrs (_: v: if builtins.isList v then lib.filter (x: !(isLate x) || pred x) v else v) set;
 
   # A late input that an early attribute names by its store path stays an
-  # input of the checkpoint stage whatever the package declares.
+  # input of the vanilla stage whatever the package declares.
   earlyNamed = lib.filter (
     x: lib.isDerivation x && lib.hasInfix (builtins.unsafeDiscardStringContext x.outPath) earlyText
   ) userLateInputs;
@@ -108,7 +108,7 @@ let
     else
       lib.warn "nix-vanilla: ${attrs.name or "a package"}: vanillaLateInputs lists ${
         lib.concatMapStringsSep ", " (x: x.name) earlyNamed
-      }, but an attribute of the checkpoint stage names its store path, so that stage depends on it still" v;
+      }, but an attribute of the vanilla stage names its store path, so that stage depends on it still" v;
 
   # Attributes every stage gets: what the split decided, for the hook.
   common = lib.optionalAttrs (earlyAttrs != [ ]) { vanillaEarlyAttrs = earlyAttrs; };
