@@ -34,18 +34,26 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// TestBuildsForDarwin cross-compiles the helper for macOS: nixpkgs builds
-// packages there too, and the helper must build with them.
+// TestBuildsForDarwin cross-compiles every package of the module (the
+// library, not only the helper) for macOS and for 64-bit ARM Linux:
+// nixpkgs builds packages there too, and outside developers import the
+// packages on their own machines. For darwin/arm64 the tests compile too
+// (go vet type-checks them).
 func TestBuildsForDarwin(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("go not on PATH")
 	}
-	for _, arch := range []string{"arm64", "amd64"} {
-		cmd := exec.Command(goTool, "build", "-o", os.DevNull, ".")
-		cmd.Env = append(os.Environ(), "GOOS=darwin", "GOARCH="+arch, "CGO_ENABLED=0")
+	for _, target := range []struct{ goos, arch, cmd string }{
+		{"darwin", "arm64", "vet"},
+		{"darwin", "amd64", "build"},
+		{"linux", "arm64", "build"},
+	} {
+		cmd := exec.Command(goTool, target.cmd, "./...")
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "GOOS="+target.goos, "GOARCH="+target.arch, "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("darwin/%s: %v\n%s", arch, err, out)
+			t.Errorf("go %s ./... for %s/%s: %v\n%s", target.cmd, target.goos, target.arch, err, out)
 		}
 	}
 }
