@@ -75,7 +75,12 @@ func (c *checker) lto(rd io.Reader, member string, depth int) error {
 }
 
 // ar checks the members of a static library (System V / GNU ar).
-func (c *checker) ar(data []byte, prefix string, depth int) error {
+//
+// own says that the archive's bytes are the file's own (a static library
+// on disk, which the byte rewrite reached): then a member's raw bytes are
+// too, and only what is compressed inside a member is looked into. Inside
+// compressed data (own false) every member's bytes are scanned.
+func (c *checker) ar(data []byte, prefix string, depth int, own bool) error {
 	if depth >= maxDepth {
 		return nil
 	}
@@ -107,11 +112,31 @@ func (c *checker) ar(data []byte, prefix string, depth int) error {
 			if prefix != "" {
 				member = prefix + "!/" + name
 			}
-			if err := c.content(bytes.NewReader(body), member, depth+1); err != nil {
+			var err error
+			if own {
+				var head [sniffLen]byte
+				err = c.own(bytes.NewReader(body), size, sniffMember(body, head[:]), member, depth+1)
+			} else {
+				err = c.content(bytes.NewReader(body), member, depth+1)
+			}
+			if err != nil {
 				return fmt.Errorf("ar member %s: %w", member, err)
 			}
 		}
 		off += 60 + int(size) + int(size&1)
 	}
 	return nil
+}
+
+// sniffMember is the format of an archive member's data, as a whole
+// file's is sniffed (but for LZMA-alone, taken only for a whole file).
+func sniffMember(body, head []byte) format {
+	n := copy(head, body)
+	if form := sniff(head[:n]); form != plain {
+		return form
+	}
+	if IsTar(body[:min(len(body), 262)]) {
+		return tarFormat
+	}
+	return plain
 }

@@ -215,30 +215,39 @@ func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err e
 	if c.budget == nil {
 		c.budget = NewBudget(ScanBound(size))
 	}
-	rd := io.NewSectionReader(f, 0, size)
-	switch form {
-	case zipFormat:
-		err = c.zip(f, size, "", 1, true)
-	case elfFormat:
-		err = c.elf(f, "", 1)
-	case arFormat:
-		var data []byte
-		if data, err = io.ReadAll(rd); err == nil {
-			err = c.ar(data, "", 0)
-		}
-	case pngFormat:
-		err = c.png(rd, "", 1)
-	case tarFormat:
-		err = c.tar(rd, "", 1)
-	default:
-		err = c.decompress(form, rd, "", 1)
-		if form == lzmaFormat && err != nil && !errors.Is(err, ErrNoDecoder) {
-			// Not LZMA after all (its header looked like one); range
-			// coding leaves no hash readable either way.
-			return nil, nil
-		}
+	err = c.own(f, size, form, "", 1)
+	if form == lzmaFormat && err != nil && !errors.Is(err, ErrNoDecoder) {
+		// Not LZMA after all (its header looked like one); range
+		// coding leaves no hash readable either way.
+		return nil, nil
 	}
 	return c.found, err
+}
+
+// own checks data whose raw bytes are the file's own (the rewrite
+// reached them): a whole file, or a member of a static library that is
+// one. Only what is compressed inside is looked into.
+func (c *checker) own(f io.ReaderAt, size int64, form format, member string, depth int) error {
+	rd := io.NewSectionReader(f, 0, size)
+	switch form {
+	case plain:
+		return nil
+	case zipFormat:
+		return c.zip(f, size, member, depth, true)
+	case elfFormat:
+		return c.elf(f, member, depth)
+	case arFormat:
+		data, err := io.ReadAll(rd)
+		if err != nil {
+			return err
+		}
+		return c.ar(data, member, depth-1, true)
+	case pngFormat:
+		return c.png(rd, member, depth)
+	case tarFormat:
+		return c.tar(rd, member, depth)
+	}
+	return c.decompress(form, rd, member, depth)
 }
 
 // checker collects the leftovers of one file.
@@ -292,7 +301,7 @@ func (c *checker) content(rd io.Reader, member string, depth int) error {
 		if form == elfFormat {
 			return c.elf(bytes.NewReader(data), member, depth)
 		}
-		return c.ar(data, member, depth)
+		return c.ar(data, member, depth, false)
 	case pngFormat:
 		// Inside compressed data, its plain chunks are not the file's own
 		// bytes either.
@@ -427,7 +436,7 @@ func (c *checker) stored(ra io.ReaderAt, zf *zip.File, name string, depth int) e
 		if err != nil {
 			return err
 		}
-		return c.ar(data, name, depth)
+		return c.ar(data, name, depth, true)
 	case form == pngFormat:
 		return c.png(io.NewSectionReader(ra, off, size), name, depth+1)
 	}
@@ -561,7 +570,7 @@ func (c *checker) tar(rd io.Reader, prefix string, depth int) error {
 			case elfFormat:
 				err = c.elf(bytes.NewReader(data), name, depth)
 			default:
-				err = c.ar(data, name, depth)
+				err = c.ar(data, name, depth, true)
 			}
 			if err != nil {
 				return fmt.Errorf("tar member %s: %w", name, err)

@@ -247,3 +247,46 @@ func TestLeftoversErrors(t *testing.T) {
 		}
 	}
 }
+
+// arBytes is a GNU ar archive of the members.
+func arBytes(members map[string][]byte, order ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString("!<arch>\n")
+	for _, name := range order {
+		data := members[name]
+		fmt.Fprintf(&b, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", name+"/", 0, 0, 0, 0o644, len(data))
+		b.Write(data)
+		if len(data)%2 == 1 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
+
+// TestLeftoversStaticLibrary: a static library's members are the file's
+// own bytes, which the rewrite reaches: a store hash in a member's plain
+// bytes (an object's strings, as binutils' libbfd.a has) is no leftover;
+// one in a compressed member is.
+func TestLeftoversStaticLibrary(t *testing.T) {
+	path := []byte("/nix/store/" + hA + "-pkg-1.0/lib/bfd-plugins")
+	obj := append([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00not really an object "), path...)
+	r := mustRewriter(t, leftoverMap)
+	plainLib := arBytes(map[string][]byte{"dwarf2.o": obj, "plugin.o": append([]byte("plain "), path...)}, "dwarf2.o", "plugin.o")
+	// Inside looks at the bytes as they were before the rewrite, as a
+	// restore does.
+	found, err := r.Inside(plainLib)
+	if err != nil || len(found) != 0 {
+		t.Errorf("a static library with plain members: %v, %v; want no leftovers", found, err)
+	}
+	zipped := arBytes(map[string][]byte{"data.gz": gzipBytes(t, path, 6), "plugin.o": append([]byte("plain "), path...)}, "data.gz", "plugin.o")
+	found, err = r.Inside(zipped)
+	if err != nil || len(found) != 1 || found[0].Member != "data.gz" {
+		t.Errorf("a static library with a gzipped member: %v, %v; want one leftover in data.gz", found, err)
+	}
+	// Inside compressed data, a static library's members are not the
+	// file's own bytes: all of them count.
+	found, err = r.Inside(gzipBytes(t, plainLib, 6))
+	if err != nil || len(found) < 2 {
+		t.Errorf("a gzipped static library: %v, %v; want leftovers in both members", found, err)
+	}
+}

@@ -311,7 +311,7 @@ func (c *checker) storedStream(rd io.Reader, name string, depth int) error {
 		if form == elfFormat {
 			return c.elf(bytes.NewReader(data), name, depth)
 		}
-		return c.ar(data, name, depth)
+		return c.ar(data, name, depth, true)
 	}
 	return c.content(all, name, depth)
 }

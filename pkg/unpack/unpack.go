@@ -144,6 +144,8 @@ type unpacker struct {
 	// dirSources maps a directory source's name in Top to its path.
 	dirSources map[string]string
 	links      []link
+	// group maps a hard link's name to the file it links to.
+	group map[string]string
 	queues     []chan task
 	sem        *semaphore.Weighted
 
@@ -182,7 +184,7 @@ func newUnpacker(opts Options) (*unpacker, error) {
 		return nil, &NotReproducedError{Err: err}
 	}
 	u := &unpacker{opts: opts, root: root, want: map[string]*File{}, taken: map[string]bool{}, ancestors: map[string]bool{},
-		dirs: map[string]chan struct{}{}, dirSources: map[string]string{}, verified: map[string]bool{}, sem: semaphore.NewWeighted(inFlight)}
+		dirs: map[string]chan struct{}{}, dirSources: map[string]string{}, group: map[string]string{}, verified: map[string]bool{}, sem: semaphore.NewWeighted(inFlight)}
 	done := make(chan struct{})
 	close(done)
 	u.dirs["."] = done
@@ -208,6 +210,17 @@ func newUnpacker(opts Options) (*unpacker, error) {
 		}
 	}
 	return u, nil
+}
+
+// linked is the file a name is a hard link of, or the name.
+func (u *unpacker) linked(name string) string {
+	for {
+		t, ok := u.group[name]
+		if !ok {
+			return name
+		}
+		name = t
+	}
 }
 
 func clean(name string) bool {
@@ -422,6 +435,12 @@ func (u *unpacker) extractFrom(ctx context.Context, tr *tar.Reader) error {
 				continue
 			}
 			target, ok := memberName(hdr.Linkname)
+			if ok && u.taken[name] && u.linked(name) == u.linked(target) {
+				// A file added twice: GNU tar records the second as a
+				// hard link to the first or to itself (binutils'
+				// COPYING); tar's relinking leaves the same file.
+				continue
+			}
 			if !ok || !u.taken[target] || u.want[target].Size != w.Size || !bytes.Equal(u.want[target].Digest, w.Digest) {
 				return &NotReproducedError{Path: name, Err: fmt.Errorf("a hard link to %q, which is not a file of the checkpoint's with the same content", hdr.Linkname)}
 			}
@@ -433,6 +452,7 @@ func (u *unpacker) extractFrom(ctx context.Context, tr *tar.Reader) error {
 				return err
 			}
 			u.links = append(u.links, link{name: name, target: target})
+			u.group[name] = u.linked(target)
 			continue
 		default:
 			if w != nil {

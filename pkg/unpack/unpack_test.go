@@ -245,6 +245,13 @@ func TestUnpackHardLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, top, want)
+	// A file added twice is a hard link to itself the second time.
+	run(t, work, "tar", "cf", "twice-linked.tar", "p", "p/README")
+	src2 := filepath.Join(work, "twice-linked.tar")
+	top2 := t.TempDir()
+	if _, err := Unpack(context.Background(), Options{Top: top2, Sources: []string{src2}, Files: unpacked(t, stdenvUnpack(t, src2))}); err != nil {
+		t.Fatalf("a tarball holding a file twice: %v", err)
+	}
 	a, _ := os.Stat(filepath.Join(top, "p/README"))
 	b, _ := os.Stat(filepath.Join(top, "p/README.copy"))
 	if !os.SameFile(a, b) {
