@@ -35,7 +35,7 @@ func ExampleFix() {
 	_, err := png.Decode(bytes.NewReader(cur))
 	fmt.Println("before Fix:", err)
 
-	if !pngcrc.Is(cur) {
+	if !pngcrc.IsPNG(cur) {
 		return
 	}
 	n, err := pngcrc.Fix(cur, orig)

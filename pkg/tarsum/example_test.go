@@ -33,15 +33,15 @@ func ExampleFix() {
 		return
 	}
 	orig := buf.Bytes()
-	fmt.Println("tar:", tarsum.Is(orig))
+	fmt.Println("tar:", tarsum.IsTar(orig))
 
 	// Rewriting the store hash at equal length makes the header checksum stale.
 	cur := bytes.ReplaceAll(orig,
 		[]byte("0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl"), []byte("1cy5sf6qk8xyhmr48a3rk2p99dm81kd4"))
 	_, err = tar.NewReader(bytes.NewReader(cur)).Next()
 	fmt.Println("before Fix:", err)
-	// Is checks the checksum too: ask it about the bytes the build wrote.
-	fmt.Println("tar:", tarsum.Is(cur))
+	// IsTar checks the checksum too: ask it about the bytes the build wrote.
+	fmt.Println("tar:", tarsum.IsTar(cur))
 
 	// No member needs a fix of its own (a PNG or zip would): inner is nil.
 	n, err := tarsum.Fix(cur, orig, nil)

@@ -56,7 +56,7 @@ func ExampleFix() {
 		[]byte("0c7gj7ksb4wqqk3vr8ddnqjwz3cv2dgl"), []byte("1cy5sf6qk8xyhmr48a3rk2p99dm81kd4"))
 	fmt.Println("before Fix:", readAll(cur))
 
-	if !zipcrc.Is(cur) {
+	if !zipcrc.IsZip(cur) {
 		return
 	}
 	// A stored member that is a zip itself would be fixed through inner;
