@@ -33,7 +33,10 @@
 // files (SHA256SUMS, RECORD) and ninja logs; and it rewrites nixpkgs'
 // -frandom-seed= values. A PNG, tar or zip file whose checksums cannot be
 // recomputed (a zip64 archive, a signed jar, a file it cannot read) fails
-// the restore with a *ChecksumError naming it.
+// the restore with a *ChecksumError naming it. RestoreOptions.Skip turns
+// single fix-ups off ([Fixups]), at the price of outputs that differ from
+// the plain build's where they apply; the check for hashes inside
+// compressed data always runs.
 //
 // Caveats: hashes inside compressed data (whole compressed files, zip and
 // static library members, compressed and LTO ELF sections) cannot be

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -16,6 +17,80 @@ import (
 	"github.com/nix-vanilla/nix-vanilla/pkg/ninjalog"
 )
 
+// Fixups is a set of the passes by which Restore keeps valid what covers
+// rewritten bytes, for RestoreOptions.Skip. Each one makes a restored file
+// what the plain build would have written with the new store paths;
+// skipping it gives that up for the files it concerns, which then keep
+// what the checkpoint held, and so differ from the plain build's. Skipping
+// a pass also skips the refusals that belong to it.
+//
+// The check for store hashes inside compressed data is not a fix-up and
+// cannot be skipped: without it a restore would hand on stale hashes
+// unnoticed. Neither can the rewrite of -frandom-seed= values, which is
+// part of rewriting the store hashes.
+type Fixups uint
+
+const (
+	// BuildIDs recomputes the GNU build-id of ELF files whose store
+	// hashes were rewritten, when the old id was the one ld computed.
+	// Skipped, such a file keeps the checkpoint's build-id: the bytes
+	// of ld's id over the old paths, not those of the new paths, so the
+	// file differs from a plain build's, and debuginfod or a debug
+	// directory finds its debug file under the old id.
+	BuildIDs Fixups = 1 << iota
+	// Checksums recomputes the checksums PNG, tar and zip files keep
+	// over their own rewritten bytes (chunk CRCs, header checksums,
+	// CRC-32s of stored members), and refuses a rewritten file whose
+	// checksums cannot be recomputed (zip64, a signed jar, fonts,
+	// gettext catalogues, ICC profiles, Mach-O). Skipped, those files
+	// keep stale checksums, which libpng, tar and unzip reject, and
+	// none is refused.
+	Checksums
+	// Pycs gives hash-based .pyc files the hash of their rewritten
+	// source. Skipped, they keep the old source's hash: Python ignores
+	// them where it checks the hash, and their 8 hash bytes differ from
+	// a plain build's.
+	Pycs
+	// DebugLinks gives a .gnu_debuglink the CRC of its rewritten debug
+	// file. Skipped, the link keeps the old CRC, and gdb refuses the
+	// debug file ("CRC mismatch").
+	DebugLinks
+	// Digests replaces, in every restored file, the digests of files the
+	// restore changed (SHA256SUMS, a wheel's RECORD). Skipped, those
+	// lists name the digests of the checkpoint's bytes, and checking
+	// them (sha256sum -c, pip) fails.
+	Digests
+	// NinjaLogs gives the entries of a build tree's .ninja_log the hash
+	// of their rewritten command lines. Skipped, the outputs are not
+	// affected, but ninja rebuilds every edge whose command changed in
+	// the restored tree: the resumed build recompiles.
+	NinjaLogs
+
+	// AllFixups is every fix-up.
+	AllFixups = BuildIDs | Checksums | Pycs | DebugLinks | Digests | NinjaLogs
+)
+
+// String names the fix-ups in f, joined by "|", or "none".
+func (f Fixups) String() string {
+	names := []string{"BuildIDs", "Checksums", "Pycs", "DebugLinks", "Digests", "NinjaLogs"}
+	var parts []string
+	for i, n := range names {
+		if f&(1<<i) != 0 {
+			parts = append(parts, n)
+		}
+	}
+	if rest := f &^ AllFixups; rest != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", uint(rest)))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "|")
+}
+
+// skips reports whether RestoreOptions.Skip turns the fix-up f off.
+func (x *extractor) skips(f Fixups) bool { return x.opts.Skip&f != 0 }
+
 // fixup runs after every file is written and its store hashes rewritten.
 // Each step may change files that the next ones read, so the order is
 // fixed: first what changes a file's own bytes (build-ids, PNG, tar and
@@ -23,24 +98,31 @@ import (
 // cannot be rewritten), then what
 // records a digest of another file (hash-based .pyc, .gnu_debuglink),
 // then digests written anywhere else (SHA256SUMS, RECORD), then ninja
-// logs.
+// logs. RestoreOptions.Skip turns single passes off; the others still
+// run, in this order.
 func (x *extractor) fixup(ctx context.Context) error {
 	x.old = map[string]digest.Sums{}
 	if err := x.perFile(ctx); err != nil {
 		return err
 	}
 	if x.rw.Len() > 0 {
-		if err := x.pycs(); err != nil {
-			return err
+		if !x.skips(Pycs) {
+			if err := x.pycs(); err != nil {
+				return err
+			}
 		}
-		if err := x.debugLinks(); err != nil {
-			return err
+		if !x.skips(DebugLinks) {
+			if err := x.debugLinks(); err != nil {
+				return err
+			}
 		}
-		if err := x.digests(ctx); err != nil {
-			return err
+		if !x.skips(Digests) {
+			if err := x.digests(ctx); err != nil {
+				return err
+			}
 		}
 	}
-	if !x.opts.Tree || x.res.Rewritten == 0 {
+	if !x.opts.Tree || x.res.Rewritten == 0 || x.skips(NinjaLogs) {
 		return nil
 	}
 	for _, w := range x.written {
@@ -61,7 +143,8 @@ func (x *extractor) fixup(ctx context.Context) error {
 
 // perFile remembers the digests of every rewritten file as the checkpoint
 // held it, looks for old hashes inside compressed data, recomputes
-// build-ids and the checksums of PNG, tar and zip files, in parallel.
+// build-ids and the checksums of PNG, tar and zip files (unless skipped),
+// in parallel.
 func (x *extractor) perFile(ctx context.Context) error {
 	if x.rw.Len() == 0 {
 		return nil
@@ -91,15 +174,17 @@ func (x *extractor) perFile(ctx context.Context) error {
 				}
 			}
 			if w.rewritten && !elf {
-				if err := x.formatSums(w, data, orig); err != nil {
-					return err
+				if !x.skips(Checksums) {
+					if err := x.formatSums(w, data, orig); err != nil {
+						return err
+					}
 				}
 				// data is the file's content now: the digest pass
 				// needs its digests, unless a later pass changes it.
 				x.setCurrent(w.path, digest.Of(data))
 				return nil
 			}
-			if w.rewritten && elf {
+			if w.rewritten && elf && !x.skips(BuildIDs) {
 				changed, err := x.buildID(w, orig)
 				if changed {
 					ids.Store(w.path, true)

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,13 @@ func restoreBuilt(t *testing.T, build func(t *testing.T, top, out string)) (top2
 // restoreBuiltTo is restoreBuilt to an output named with hash.
 func restoreBuiltTo(t *testing.T, hash string, build func(t *testing.T, top, out string)) (top2, out2 string, res *Result, err error) {
 	t.Helper()
+	return restoreBuiltWith(t, hash, RestoreOptions{}, build)
+}
+
+// restoreBuiltWith is restoreBuiltTo with the options of opts other than
+// the directories and outputs.
+func restoreBuiltWith(t *testing.T, hash string, opts RestoreOptions, build func(t *testing.T, top, out string)) (top2, out2 string, res *Result, err error) {
+	t.Helper()
 	base := t.TempDir()
 	top, ckpt := filepath.Join(base, "build1"), filepath.Join(base, "ckpt")
 	out := filepath.Join(base, "store", oldHash+"-pkg-1.0")
@@ -40,7 +48,8 @@ func restoreBuiltTo(t *testing.T, hash string, build func(t *testing.T, top, out
 	}
 	top2, out2 = filepath.Join(base, "build2"), filepath.Join(base, "store", hash+"-pkg-1.0")
 	write(t, top2, src, time.Unix(1, 0))
-	res, err = Restore(context.Background(), RestoreOptions{Dir: ckpt, Top: top2, Tree: true, Outputs: map[string]string{"out": out2}})
+	opts.Dir, opts.Top, opts.Tree, opts.Outputs = ckpt, top2, true, map[string]string{"out": out2}
+	res, err = Restore(context.Background(), opts)
 	return top2, out2, res, err
 }
 
@@ -306,5 +315,109 @@ EOF`)
 	})
 	if err == nil || !strings.Contains(err.Error(), "image.png") || !strings.Contains(err.Error(), "zTXt") {
 		t.Errorf("restore of a PNG with a compressed text chunk naming $out: %v", err)
+	}
+}
+
+// gnuBuildID returns the GNU build-id of the ELF file at path.
+func gnuBuildID(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := f.Section(".note.gnu.build-id")
+	if s == nil {
+		t.Fatalf("%s has no .note.gnu.build-id", path)
+	}
+	note, err := s.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// namesz, descsz, type, then "GNU\0" and the id.
+	if len(note) < 16 || string(note[12:16]) != "GNU\x00" {
+		t.Fatalf("%s: unexpected build-id note %x", path, note)
+	}
+	n := f.ByteOrder.Uint32(note[4:8])
+	return note[16 : 16+n]
+}
+
+// TestRestoreSkipBuildIDs links a program that names $out with a build-id
+// and restores it twice: by default its build-id is the one ld gives the
+// program linked with the new path; with Skip: BuildIDs it keeps the one
+// the checkpoint held, the path rewritten all the same.
+func TestRestoreSkipBuildIDs(t *testing.T) {
+	need(t, "gcc")
+	src := func(out string) string {
+		return "#define PREFIX \"" + out + "\"\nconst char *p = PREFIX;\nint main(void) { return p[0] == 0; }\n"
+	}
+	var saved []byte
+	build := func(t *testing.T, top, out string) {
+		os.MkdirAll(filepath.Join(out, "bin"), 0o755)
+		os.WriteFile(filepath.Join(top, "p.c"), []byte(src(out)), 0o644)
+		sh(t, top, "gcc -O2 -Wl,--build-id=sha1 -o "+out+"/bin/p p.c")
+		saved = gnuBuildID(t, filepath.Join(out, "bin/p"))
+	}
+	for _, tc := range []struct {
+		name      string
+		skip      Fixups
+		recompute bool
+	}{
+		{"default", 0, true},
+		{"skip", BuildIDs, false},
+		{"skip others", AllFixups &^ BuildIDs, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			top2, out2, res, err := restoreBuiltWith(t, newHash, RestoreOptions{Skip: tc.skip}, build)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bin := filepath.Join(out2, "bin/p")
+			data, err := os.ReadFile(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(data, []byte(out2)) {
+				t.Fatal("the store path was not rewritten")
+			}
+			got := gnuBuildID(t, bin)
+			if !tc.recompute {
+				if !bytes.Equal(got, saved) || res.BuildIDs != 0 {
+					t.Errorf("build-id %x (%d recomputed), want the checkpoint's %x", got, res.BuildIDs, saved)
+				}
+				return
+			}
+			// The id ld gives the same program linked with the new path
+			// (from a p.c too: the symbol table names the source).
+			direct := filepath.Join(top2, "direct")
+			os.Mkdir(direct, 0o755)
+			os.WriteFile(filepath.Join(direct, "p.c"), []byte(src(out2)), 0o644)
+			sh(t, direct, "gcc -O2 -Wl,--build-id=sha1 -o p p.c")
+			want := gnuBuildID(t, filepath.Join(direct, "p"))
+			if bytes.Equal(got, saved) || !bytes.Equal(got, want) || res.BuildIDs != 1 {
+				t.Errorf("build-id %x (%d recomputed), want %x (the checkpoint held %x)", got, res.BuildIDs, want, saved)
+			}
+		})
+	}
+}
+
+func TestRestoreSkipUnknown(t *testing.T) {
+	_, _, _, err := restoreBuiltWith(t, newHash, RestoreOptions{Skip: AllFixups + 1}, func(*testing.T, string, string) {})
+	if err == nil || !strings.Contains(err.Error(), "unknown fix-ups") {
+		t.Errorf("Skip with an unknown bit: %v", err)
+	}
+}
+
+func TestFixupsString(t *testing.T) {
+	for f, want := range map[Fixups]string{
+		0:                    "none",
+		BuildIDs:             "BuildIDs",
+		BuildIDs | NinjaLogs: "BuildIDs|NinjaLogs",
+		AllFixups:            "BuildIDs|Checksums|Pycs|DebugLinks|Digests|NinjaLogs",
+		Digests | 1<<10:      "Digests|0x400",
+	} {
+		if got := f.String(); got != want {
+			t.Errorf("Fixups(%#x).String() = %q, want %q", uint(f), got, want)
+		}
 	}
 }

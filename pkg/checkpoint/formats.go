@@ -44,11 +44,11 @@ func nestedSums(name string, cur, orig []byte, depth int) (int, error) {
 	var n int
 	var err error
 	switch {
-	case pngcrc.Is(orig):
+	case pngcrc.IsPNG(orig):
 		n, err = pngcrc.Fix(cur, orig)
-	case zipcrc.Is(orig):
+	case zipcrc.IsZip(orig):
 		n, err = zipcrc.Fix(cur, orig, inner)
-	case tarsum.Is(orig):
+	case tarsum.IsTar(orig):
 		n, err = tarsum.Fix(cur, orig, inner)
 	default:
 		if what := unhandledSums(orig); what != "" {

@@ -51,6 +51,12 @@ type RestoreOptions struct {
 	// is what unpacking the source again gives (a stage snapshots it).
 	// An error fails the restore, which removes the unpacked files.
 	Unpacked func() error
+	// Skip turns off the fix-ups it holds; the zero value runs them all.
+	// A skipped fix-up leaves the files it concerns as the checkpoint
+	// held them, rewritten paths aside, so that they differ from what
+	// the plain build would have written (see [Fixups] for what each
+	// one gives up). Bits outside AllFixups fail the restore.
+	Skip Fixups
 }
 
 // Result reports what Restore did.
@@ -104,9 +110,13 @@ func (e *SourceChangedError) Error() string {
 
 // Restore puts the checkpoint back: checks the unpacked source in Top
 // against it, removes what the build deleted, extracts generated files and
-// outputs while rewriting store hashes, recomputes build-ids and ninja log
-// hashes, and restores modes and modification times.
+// outputs while rewriting store hashes, recomputes build-ids, checksums,
+// digests and ninja log hashes (the fix-ups, which opts.Skip may turn
+// off), and restores modes and modification times.
 func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
+	if unknown := opts.Skip &^ AllFixups; unknown != 0 {
+		return nil, fmt.Errorf("restore %s: RestoreOptions.Skip holds unknown fix-ups %#x", opts.Dir, uint(unknown))
+	}
 	m, err := ReadManifest(opts.Dir)
 	if err != nil {
 		return nil, err

@@ -374,7 +374,7 @@ func TestIs(t *testing.T) {
 		{"", false},
 	} {
 		if got := elfid.IsELF([]byte(tc.data)); got != tc.want {
-			t.Errorf("Is(%q) = %v, want %v", tc.data, got, tc.want)
+			t.Errorf("IsELF(%q) = %v, want %v", tc.data, got, tc.want)
 		}
 	}
 }

@@ -25,8 +25,8 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("png: chunk at offset %d: %s", e.Offset, e.Reason)
 }
 
-// Is reports whether data starts with the PNG signature.
-func Is(data []byte) bool { return bytes.HasPrefix(data, []byte(Signature)) }
+// IsPNG reports whether data starts with the PNG signature.
+func IsPNG(data []byte) bool { return bytes.HasPrefix(data, []byte(Signature)) }
 
 // Fix recomputes, in cur, the CRC of every chunk whose CRC matched its
 // bytes in orig (the file before its store hashes were rewritten, at
@@ -37,7 +37,7 @@ func Fix(cur, orig []byte) (int, error) {
 	if len(cur) != len(orig) {
 		return 0, ErrLength
 	}
-	if !Is(orig) {
+	if !IsPNG(orig) {
 		return 0, &FormatError{0, "no PNG signature"}
 	}
 	n := 0

@@ -30,9 +30,9 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("tar: header at offset %d: %s", e.Offset, e.Reason)
 }
 
-// Is reports whether data starts with a ustar, POSIX or GNU tar header
+// IsTar reports whether data starts with a ustar, POSIX or GNU tar header
 // whose checksum is right.
-func Is(data []byte) bool {
+func IsTar(data []byte) bool {
 	return len(data) >= block && bytes.HasPrefix(data[257:], []byte("ustar")) && valid(data[:block])
 }
 

@@ -73,8 +73,8 @@ func TestFix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !Is(orig) {
-				t.Fatal("Is = false")
+			if !IsTar(orig) {
+				t.Fatal("IsTar = false")
 			}
 			if _, err := check(t, orig); err != nil {
 				t.Fatalf("the original: %v", err)
@@ -129,7 +129,7 @@ func TestFixBroken(t *testing.T) {
 	if _, err := Fix(bytes.Clone(trunc), trunc, nil); !errors.As(err, &fe) {
 		t.Errorf("truncated member: %v", err)
 	}
-	if Is([]byte("not a tar")) || Is(make([]byte, 1024)) {
-		t.Error("Is accepts what is not a tar")
+	if IsTar([]byte("not a tar")) || IsTar(make([]byte, 1024)) {
+		t.Error("IsTar accepts what is not a tar")
 	}
 }

@@ -48,8 +48,8 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("zip member %s: %s", e.Member, e.Reason)
 }
 
-// Is reports whether data starts with a zip local file header.
-func Is(data []byte) bool { return bytes.HasPrefix(data, []byte(localSig)) }
+// IsZip reports whether data starts with a zip local file header.
+func IsZip(data []byte) bool { return bytes.HasPrefix(data, []byte(localSig)) }
 
 // Member fixes the data of a stored member in place (cur, with orig its
 // bytes before the rewrite) and returns how many checksums it changed.

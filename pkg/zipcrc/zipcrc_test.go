@@ -52,7 +52,7 @@ func check(t *testing.T, data []byte) error {
 
 // nested fixes a stored member that is itself a zip archive.
 func nested(name string, cur, orig []byte) (int, error) {
-	if !Is(orig) {
+	if !IsZip(orig) {
 		return 0, nil
 	}
 	return Fix(cur, orig, nested)
