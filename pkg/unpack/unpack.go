@@ -145,9 +145,9 @@ type unpacker struct {
 	dirSources map[string]string
 	links      []link
 	// group maps a hard link's name to the file it links to.
-	group map[string]string
-	queues     []chan task
-	sem        *semaphore.Weighted
+	group  map[string]string
+	queues []chan task
+	sem    *semaphore.Weighted
 
 	mu       sync.Mutex // guards what the workers record below
 	created  []string
