@@ -374,6 +374,10 @@ func (u *unpacker) copyDir(ctx context.Context, src, name string) error {
 					return err
 				}
 			} else if u.ancestors[r] {
+				// cp -pr copies a symlink as a symlink: nothing below one.
+				if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+					return &NotReproducedError{Source: src, Path: r, Err: errors.New("not a directory in the source, a directory in the checkpoint")}
+				}
 				if err := walk(p, r); err != nil {
 					return err
 				}
