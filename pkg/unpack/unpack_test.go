@@ -270,6 +270,13 @@ func TestUnpackNotReproduced(t *testing.T) {
 	run(t, work, "sh", "-c", "printf 'LZIP\\001' > p.tar.lz && cat p.tar.gz >> p.tar.lz")
 	src := filepath.Join(work, "p.tar.gz")
 	want := unpacked(t, stdenvUnpack(t, src))
+	// A source directory with a symlink to a directory outside it.
+	linkSrc := filepath.Join(work, "0123456789abcdfghijklmnpqrsvwxyz-l")
+	os.MkdirAll(linkSrc, 0o755)
+	os.Symlink(filepath.Join(work, "p"), filepath.Join(linkSrc, "out"))
+	readme, _ := os.ReadFile(filepath.Join(work, "p/README"))
+	sum := sha256.Sum256(readme)
+	throughLink := []File{{Name: "l/out/README", Size: int64(len(readme)), Mode: 0o644, Digest: sum[:]}}
 	patched := slices.Clone(want)
 	for i := range patched {
 		if patched[i].Name == "p/src/main.c" {
@@ -292,6 +299,7 @@ func TestUnpackNotReproduced(t *testing.T) {
 		{name: "missing source", srcs: []string{filepath.Join(work, "nope.tar")}, files: want, message: "no such file"},
 		{name: "name exists", srcs: []string{src}, files: want, setup: func(top string) { os.MkdirAll(filepath.Join(top, "p"), 0o755) }, message: "file exists"},
 		{name: "not clean", srcs: []string{src}, files: []File{{Name: "../p/README"}}, message: "not a clean relative path"},
+		{name: "through a symlink", srcs: []string{linkSrc}, files: throughLink, message: `"l/out": not a directory in the source`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			top := t.TempDir()
