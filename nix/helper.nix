@@ -44,6 +44,9 @@ build {
       ../go.mod
       ../go.sum
       (lib.fileset.fileFilter (f: lib.hasSuffix ".go" f.name && !lib.hasSuffix "_test.go" f.name) ../cmd)
+      # The hook's protocol (the helper's own package; the test bed's
+      # packages under internal/ are not the helper's).
+      (lib.fileset.fileFilter (f: lib.hasSuffix ".go" f.name && !lib.hasSuffix "_test.go" f.name) ../internal/stage)
       (lib.fileset.fileFilter (
         f: (lib.hasSuffix ".go" f.name && !lib.hasSuffix "_test.go" f.name) || f.name == "classification.json"
       ) ../pkg)
