@@ -2,6 +2,7 @@ package unpack
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,8 +237,10 @@ func (u *unpacker) run(ctx context.Context) error {
 		q := make(chan task, 256)
 		u.queues[i] = q
 		g.Go(func() error {
+			dirs := &dirCache{top: u.root, open: map[string]*os.Root{}}
+			defer dirs.close()
 			for t := range q {
-				if err := u.do(ctx, t); err != nil {
+				if err := u.do(ctx, t, dirs); err != nil {
 					// Drain so that the dispatcher never blocks on a
 					// worker that stopped.
 					go func() {
@@ -395,7 +399,9 @@ func (u *unpacker) extract(ctx context.Context, src string) error {
 	if err != nil {
 		return err
 	}
-	err = u.extractFrom(ctx, tar.NewReader(r))
+	// tar reads in blocks of 512 bytes: from a pipe, that is a syscall
+	// each without a buffer.
+	err = u.extractFrom(ctx, tar.NewReader(bufio.NewReaderSize(r, 1<<20)))
 	if cerr := closeFn(err != nil); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -562,25 +568,74 @@ func (u *unpacker) worker(dir string) int {
 // waits only for directories queued before it, and each worker takes
 // its tasks in the order queued, so the oldest unfinished task can
 // always run.
-func (u *unpacker) do(ctx context.Context, t task) error {
+func (u *unpacker) do(ctx context.Context, t task, dirs *dirCache) error {
 	defer u.sem.Release(t.held)
 	select {
 	case <-t.parent:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	parent, err := dirs.get(path.Dir(t.name))
+	if err != nil {
+		return &NotReproducedError{Path: path.Dir(t.name), Err: err}
+	}
 	if t.dir {
-		if err := u.root.Mkdir(t.name, 0o755); err != nil {
+		if err := parent.Mkdir(path.Base(t.name), 0o755); err != nil {
 			return &NotReproducedError{Path: t.name, Err: err}
 		}
 		u.record(t.name, -1)
 		close(t.created)
 		return nil
 	}
-	return u.write(t)
+	return u.write(t, parent)
 }
 
-func (u *unpacker) write(t task) error {
+// dirCacheSize is how many directories a worker keeps open: tar lists a
+// directory's entries together, so few are needed, and the limit on open
+// files is far.
+const dirCacheSize = 16
+
+// A dirCache holds the roots of the directories a worker filled last, so
+// that creating a file walks no path: every operation is relative to its
+// directory's descriptor (an os.Root resolves each component of a longer
+// name with a syscall of its own).
+type dirCache struct {
+	top   *os.Root
+	open  map[string]*os.Root
+	order []string // least recently used first
+}
+
+func (c *dirCache) get(dir string) (*os.Root, error) {
+	if dir == "." {
+		return c.top, nil
+	}
+	if r, ok := c.open[dir]; ok {
+		if c.order[len(c.order)-1] != dir {
+			c.order = append(slices.DeleteFunc(c.order, func(d string) bool { return d == dir }), dir)
+		}
+		return r, nil
+	}
+	r, err := c.top.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.order) == dirCacheSize {
+		c.open[c.order[0]].Close()
+		delete(c.open, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.open[dir] = r
+	c.order = append(c.order, dir)
+	return r, nil
+}
+
+func (c *dirCache) close() {
+	for _, r := range c.open {
+		r.Close()
+	}
+}
+
+func (u *unpacker) write(t task, dir *os.Root) error {
 	w := t.file
 	data := t.data
 	if data == nil {
@@ -592,20 +647,21 @@ func (u *unpacker) write(t task) error {
 	if sum := sha256.Sum256(data); !bytes.Equal(sum[:], w.Digest) {
 		return &NotReproducedError{Path: w.Name, Err: fmt.Errorf("content differs from the checkpoint's (SHA-256 %s, was %s): a postUnpack or a custom unpackPhase changes it", hex.EncodeToString(sum[:]), hex.EncodeToString(w.Digest))}
 	}
-	f, err := u.root.OpenFile(w.Name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	base := path.Base(w.Name)
+	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return &NotReproducedError{Path: w.Name, Err: err}
 	}
 	u.record(w.Name, -1)
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(w.Mode.Perm() | w.Mode&fs.ModeSticky)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = u.root.Chmod(w.Name, w.Mode.Perm()|w.Mode&fs.ModeSticky)
-	}
-	if err == nil {
-		err = u.root.Chtimes(w.Name, time.Time{}, time.Unix(0, w.Mtime))
+		err = dir.Chtimes(base, time.Time{}, time.Unix(0, w.Mtime))
 	}
 	if err != nil {
 		return &NotReproducedError{Path: w.Name, Err: err}
