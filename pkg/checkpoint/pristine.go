@@ -70,7 +70,7 @@ func readPristine(dir string, size int64, count int) ([]pristineEntry, error) {
 // checkPristine checks that the freshly unpacked source holds the files
 // the checkpoint left to it, by content: same size and same SHA-256, read
 // several at a time (the files Unpack wrote were checked as they were
-// written: only their type and size are). It changes nothing (but gives
+// written, and are not looked at again). It changes nothing (but gives
 // back its mode at once to a file it had to make readable); fixPristine
 // then gives the files the modification times and modes they had when
 // the checkpoint was saved, which an unpacker that does not keep times
@@ -109,10 +109,17 @@ func (x *extractor) fixPristine(entries []pristineEntry) error {
 	if err != nil {
 		return err
 	}
+	var verified map[string]bool
+	if x.unpacked != nil {
+		verified = x.unpacked.Verified
+	}
 	retimed, remoded := 0, ""
 	for i := range entries {
 		e := &entries[i]
 		name := e.name()
+		if verified[name] {
+			continue // written with the recorded mode and time
+		}
 		fi, err := top.Lstat(name)
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
@@ -145,6 +152,11 @@ func (x *extractor) fixPristine(entries []pristineEntry) error {
 
 // samePristine checks one file.
 func samePristine(top *os.Root, e *pristineEntry, verified bool) error {
+	if verified {
+		// Unpack wrote it moments ago, after checking its size and
+		// digest; nothing else has run since.
+		return nil
+	}
 	name := e.name()
 	changed := func(reason string) error { return &SourceChangedError{Path: name, Reason: reason} }
 	fi, err := top.Lstat(name)
@@ -155,8 +167,6 @@ func samePristine(top *os.Root, e *pristineEntry, verified bool) error {
 		return changed(fmt.Sprintf("a %v after unpacking, was a regular file", fi.Mode().Type()))
 	case fi.Size() != e.Size:
 		return changed(fmt.Sprintf("size %d, was %d", fi.Size(), e.Size))
-	case verified:
-		return nil
 	}
 	f, _, err := openRegular(top, name, os.O_RDONLY)
 	if err != nil && os.IsPermission(err) {
