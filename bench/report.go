@@ -372,10 +372,6 @@ func hookSection(b *strings.Builder, r *result) {
 	}
 
 	// The phases, in the order they first appear.
-	type column struct {
-		title string
-		key   string
-	}
 	cols := []column{{"plain", phaseKey(clean, plain)}}
 	for _, s := range hookScenarios {
 		if len(r.phases[phaseKey(s, hooked)]) > 0 {
@@ -397,36 +393,13 @@ func hookSection(b *strings.Builder, r *result) {
 		}
 	}
 	fmt.Fprintf(b, "\nWhere the time goes: each phase's median seconds, from its `Running phase:` log line to the next; *(start)* is evaluation, instantiation and the cache lookup; a resumed build's restore is in its unpackPhase.\n\n")
-	titles := make([]string, len(cols))
-	for i, c := range cols {
-		titles[i] = c.title
-	}
-	fmt.Fprintf(b, "| phase | %s |\n| --- |%s\n", strings.Join(titles, " | "), strings.Repeat(" ---: |", len(cols)))
-	for _, name := range order {
-		cells := []string{name}
-		for _, c := range cols {
-			var xs []float64
-			for _, p := range r.phases[c.key] {
-				if v, ok := p[name]; ok {
-					xs = append(xs, v)
-				}
-			}
-			if len(xs) == 0 {
-				cells = append(cells, "–")
-			} else {
-				cells = append(cells, fmt.Sprintf("%.1f", summarize(xs).median))
-			}
-		}
-		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
-	}
-	cells := []string{"nix-build, whole"}
-	cells = append(cells, fmt.Sprintf("%.1f", summarize(r.times[clean][plain]).median))
+	whole := []float64{summarize(r.times[clean][plain]).median}
 	for _, s := range hookScenarios {
 		if len(r.phases[phaseKey(s, hooked)]) > 0 {
-			cells = append(cells, fmt.Sprintf("%.1f", summarize(r.times[s][hooked]).median))
+			whole = append(whole, summarize(r.times[s][hooked]).median)
 		}
 	}
-	fmt.Fprintf(b, "| %s |\n\n", strings.Join(cells, " | "))
+	phaseTable(b, r, "phase", order, cols, whole)
 
 	// What was stored, restored, decided.
 	stored := map[string][]float64{}
@@ -495,6 +468,42 @@ func phaseOrder(p phaseTimes) []string {
 	}
 	sort.Strings(rest)
 	return append(out, rest...)
+}
+
+// A column of a phase table: its title and the key of its builds in
+// result.phases.
+type column struct{ title, key string }
+
+// phaseTable writes a table of each row's median seconds over the
+// builds of each column, and a last row of the whole builds' medians.
+func phaseTable(b *strings.Builder, r *result, first string, rows []string, cols []column, whole []float64) {
+	titles := make([]string, len(cols))
+	for i, c := range cols {
+		titles[i] = c.title
+	}
+	fmt.Fprintf(b, "| %s | %s |\n| --- |%s\n", first, strings.Join(titles, " | "), strings.Repeat(" ---: |", len(cols)))
+	for _, name := range rows {
+		cells := []string{name}
+		for _, c := range cols {
+			var xs []float64
+			for _, p := range r.phases[c.key] {
+				if v, ok := p[name]; ok {
+					xs = append(xs, v)
+				}
+			}
+			if len(xs) == 0 {
+				cells = append(cells, "–")
+			} else {
+				cells = append(cells, fmt.Sprintf("%.1f", summarize(xs).median))
+			}
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+	}
+	cells := []string{"nix-build, whole"}
+	for _, w := range whole {
+		cells = append(cells, fmt.Sprintf("%.1f", w))
+	}
+	fmt.Fprintf(b, "| %s |\n\n", strings.Join(cells, " | "))
 }
 
 func orFirstBuild(s string) string {

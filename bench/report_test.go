@@ -314,4 +314,18 @@ func TestStageTimes(t *testing.T) {
 	if len(p) != len(want) || order[0] != startPhase || order[len(order)-1] != "final: fixupPhase" {
 		t.Errorf("rows %v", order)
 	}
+	r := &result{
+		workload:  workload{name: "w", what: "a workload"},
+		times:     map[string]map[string][]float64{clean: {plain: {20}, vanilla: {17}}},
+		failed:    map[string]map[string]string{},
+		phases:    map[string][]phaseTimes{phaseKey(clean, vanilla): {p}},
+		stageRows: [][]string{order},
+	}
+	var b strings.Builder
+	stageSection(&b, r)
+	for _, line := range []string{"| stage: step | clean build |", "| unwrapped: unpack again | 3.5 |", "| nix-build, whole | 17.0 |"} {
+		if !strings.Contains(b.String(), line+"\n") {
+			t.Errorf("the stage table lacks %q:\n%s", line, b.String())
+		}
+	}
 }

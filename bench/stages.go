@@ -107,7 +107,6 @@ func stageOrder(ts []phaseTimes, lines [][]string) []string {
 // stageSection renders the split's breakdown for the scenarios the
 // vanilla tool was measured in.
 func stageSection(b *strings.Builder, r *result) {
-	type column struct{ title, key string }
 	var cols []column
 	for _, s := range []string{clean, postInstall, postFixup} {
 		if len(r.phases[phaseKey(s, vanilla)]) > 0 {
@@ -123,32 +122,10 @@ func stageSection(b *strings.Builder, r *result) {
 	}
 	order := stageOrder(all, r.stageRows)
 	fmt.Fprintf(b, "\nWhere a split build's time goes (nix-vanilla, `vanillaPackage = true`): each row's median seconds. A phase runs from its `Running phase:` line to the next phase or stage, less the helper's own steps inside it (unpack again, restore, save: the seconds each logs), which have rows of their own; *(setup)* is the rest of a stage before its first phase (replaying the shell state, the snapshots); *(start)* is evaluation and instantiation. The unpack runs while the restore verifies the checkpoint; the restore's row is its time after the unpack.\n\n")
-	titles := make([]string, len(cols))
-	for i, c := range cols {
-		titles[i] = c.title
-	}
-	fmt.Fprintf(b, "| stage: step | %s |\n| --- |%s\n", strings.Join(titles, " | "), strings.Repeat(" ---: |", len(cols)))
-	for _, name := range order {
-		cells := []string{name}
-		for _, c := range cols {
-			var xs []float64
-			for _, p := range r.phases[c.key] {
-				if v, ok := p[name]; ok {
-					xs = append(xs, v)
-				}
-			}
-			if len(xs) == 0 {
-				cells = append(cells, "–")
-			} else {
-				cells = append(cells, fmt.Sprintf("%.1f", summarize(xs).median))
-			}
-		}
-		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
-	}
-	cells := []string{"nix-build, whole"}
+	var whole []float64
 	for _, c := range cols {
 		s, _, _ := strings.Cut(c.key, "/")
-		cells = append(cells, fmt.Sprintf("%.1f", summarize(r.times[s][vanilla]).median))
+		whole = append(whole, summarize(r.times[s][vanilla]).median)
 	}
-	fmt.Fprintf(b, "| %s |\n\n", strings.Join(cells, " | "))
+	phaseTable(b, r, "stage: step", order, cols, whole)
 }
