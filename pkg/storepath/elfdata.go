@@ -114,8 +114,7 @@ func (c *checker) ar(data []byte, prefix string, depth int, own bool) error {
 			}
 			var err error
 			if own {
-				var head [sniffLen]byte
-				err = c.own(bytes.NewReader(body), size, sniffMember(body, head[:]), member, depth+1)
+				err = c.own(bytes.NewReader(body), size, sniffOwn(body[:min(len(body), tarHeadLen)], false), member, depth+1)
 			} else {
 				err = c.content(bytes.NewReader(body), member, depth+1)
 			}
@@ -126,17 +125,4 @@ func (c *checker) ar(data []byte, prefix string, depth int, own bool) error {
 		off += 60 + int(size) + int(size&1)
 	}
 	return nil
-}
-
-// sniffMember is the format of an archive member's data, as a whole
-// file's is sniffed (but for LZMA-alone, taken only for a whole file).
-func sniffMember(body, head []byte) format {
-	n := copy(head, body)
-	if form := sniff(head[:n]); form != plain {
-		return form
-	}
-	if IsTar(body[:min(len(body), 262)]) {
-		return tarFormat
-	}
-	return plain
 }

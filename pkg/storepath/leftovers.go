@@ -106,6 +106,26 @@ func sniff(head []byte) format {
 	return plain
 }
 
+// tarHeadLen is how many leading bytes IsTar needs.
+const tarHeadLen = 262
+
+// sniffOwn tells the format of data whose bytes are a file's own (a whole
+// file, or a member of an archive that is one) from its first bytes, up
+// to tarHeadLen: sniff's formats, or a tar archive, or, for a whole file
+// only, LZMA-alone (which has no magic number: only a whole file is taken
+// for one, and only if xz can decode it).
+func sniffOwn(head []byte, whole bool) format {
+	switch form := sniff(head[:min(len(head), sniffLen)]); {
+	case form != plain:
+		return form
+	case IsTar(head):
+		return tarFormat
+	case whole && isLZMA(head[:min(len(head), sniffLen)]):
+		return lzmaFormat
+	}
+	return plain
+}
+
 // IsTar reports whether a file that starts with head (at least 262 bytes)
 // is a POSIX or GNU tar archive, whose magic stands at offset 257.
 func IsTar(head []byte) bool {
@@ -191,23 +211,12 @@ func (r *Rewriter) Inside(data []byte) ([]Leftover, error) {
 }
 
 func (r *Rewriter) leftovers(f io.ReaderAt, size int64) (found []Leftover, err error) {
-	var head [sniffLen]byte
+	var head [tarHeadLen]byte
 	h, err := f.ReadAt(head[:], 0)
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	form := sniff(head[:h])
-	if form == plain {
-		var th [262]byte
-		if n, _ := f.ReadAt(th[:], 0); IsTar(th[:n]) {
-			form = tarFormat
-		}
-	}
-	if form == plain && isLZMA(head[:h]) {
-		// LZMA-alone has no magic number: only a whole file is taken
-		// for one, and only if xz can decode it.
-		form = lzmaFormat
-	}
+	form := sniffOwn(head[:h], true)
 	if form == plain {
 		return nil, nil
 	}
