@@ -117,7 +117,7 @@ func Unpack(ctx context.Context, opts Options) (*Result, error) {
 	defer u.root.Close()
 	start := time.Now()
 	err = u.run(ctx)
-	res := &Result{Files: u.files, Bytes: u.bytes, Created: u.created, Verified: u.verified, Elapsed: time.Since(start), top: opts.Top}
+	res := &Result{Files: u.files, Bytes: u.bytes, Created: u.createdTop, Verified: u.verified, Elapsed: time.Since(start), top: opts.Top}
 	if err != nil {
 		var nr *NotReproducedError
 		if !errors.As(err, &nr) {
@@ -151,11 +151,11 @@ type unpacker struct {
 	queues []chan task
 	sem    *semaphore.Weighted
 
-	mu       sync.Mutex // guards what the workers record below
-	created  []string
-	verified map[string]bool
-	files    int
-	bytes    int64
+	mu         sync.Mutex // guards what the workers record below
+	createdTop []string
+	verified   map[string]bool
+	files      int
+	bytes      int64
 }
 
 type link struct{ name, target string }
@@ -268,8 +268,8 @@ func (u *unpacker) run(ctx context.Context) error {
 		if err := u.root.Link(l.target, l.name); err != nil {
 			return &NotReproducedError{Path: l.name, Err: err}
 		}
-		u.record(l.name, -1)
-		u.record(l.name, 0)
+		u.created(l.name)
+		u.wrote(l.name, 0)
 	}
 	return nil
 }
@@ -583,7 +583,7 @@ func (u *unpacker) do(ctx context.Context, t task, dirs *dirCache) error {
 		if err := parent.Mkdir(path.Base(t.name), 0o755); err != nil {
 			return &NotReproducedError{Path: t.name, Err: err}
 		}
-		u.record(t.name, -1)
+		u.created(t.name)
 		close(t.created)
 		return nil
 	}
@@ -652,7 +652,7 @@ func (u *unpacker) write(t task, dir *os.Root) error {
 	if err != nil {
 		return &NotReproducedError{Path: w.Name, Err: err}
 	}
-	u.record(w.Name, -1)
+	u.created(w.Name)
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(w.Mode.Perm() | w.Mode&fs.ModeSticky)
@@ -666,21 +666,24 @@ func (u *unpacker) write(t task, dir *os.Root) error {
 	if err != nil {
 		return &NotReproducedError{Path: w.Name, Err: err}
 	}
-	u.record(w.Name, int64(len(data)))
+	u.wrote(w.Name, int64(len(data)))
 	return nil
 }
 
-// record notes a created entry: a top-level one (size -1: just created)
-// for Remove, a written file (size ≥ 0) for the result.
-func (u *unpacker) record(name string, size int64) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if size < 0 {
-		if !strings.Contains(name, "/") {
-			u.created = append(u.created, name)
-		}
+// created notes an entry just created: a top-level one, for Remove.
+func (u *unpacker) created(name string) {
+	if strings.Contains(name, "/") {
 		return
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.createdTop = append(u.createdTop, name)
+}
+
+// wrote notes a file written and checked, for the result.
+func (u *unpacker) wrote(name string, size int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.files++
 	u.bytes += size
 	u.verified[name] = true
