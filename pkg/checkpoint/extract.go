@@ -139,15 +139,12 @@ func (x *extractor) extractTreeLinks(ctx context.Context) error {
 		defer done()
 	}
 	for len(x.treeLinks) > 0 {
-		if err := ctx.Err(); err != nil {
+		hdr, err := x.next(ctx, tr)
+		if err != nil {
 			return err
 		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
+		if hdr == nil {
 			break
-		}
-		if err != nil {
-			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
 		}
 		name, _ := x.rw.Replace(hdr.Name)
 		links, ok := x.treeLinks[name]
@@ -181,18 +178,31 @@ func (x *extractor) extractTreeLinks(ctx context.Context) error {
 	return nil
 }
 
+// next reads the archive's next header: nil at its end, a CorruptError
+// for what does not parse.
+func (x *extractor) next(ctx context.Context, tr *tar.Reader) (*tar.Header, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	hdr, err := tr.Next()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
+	}
+	return hdr, nil
+}
+
 // extractFrom extracts every entry of tr, then calls tail if not nil.
 func (x *extractor) extractFrom(ctx context.Context, tr *tar.Reader, tail func() error) error {
 	for {
-		if err := ctx.Err(); err != nil {
+		hdr, err := x.next(ctx, tr)
+		if err != nil {
 			return err
 		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
+		if hdr == nil {
 			break
-		}
-		if err != nil {
-			return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("%s: %w", ArchiveFile, err)}
 		}
 		if err := x.entry(hdr, tr); err != nil {
 			if corruptArchive(err) {
