@@ -203,6 +203,7 @@ func (o outputs) Set(s string) error {
 type sourceFlags struct {
 	srcs    []string
 	threads *int
+	copy    *bool
 }
 
 func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
@@ -215,6 +216,7 @@ func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 		return nil
 	})
 	s.threads = fs.Int("threads", 0, "threads for the sources' decompressor (NIX_BUILD_CORES); 0: all")
+	s.copy = fs.Bool("source-copy", false, "unpack the checkpoint's source copy instead of the sources when it has one; with neither, exit with status 4")
 	return s
 }
 
@@ -281,8 +283,13 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	sc := addSourceCopyFlags(fs)
 	if err := parse(fs, stdout, args, "stage", "to", "top", "fresh", "end"); err != nil {
 		return err
+	}
+	copyPolicy, err := sc.policy()
+	if err != nil {
+		return usageError{err}
 	}
 	name2, err := stage.Parse(*st)
 	if err != nil {
@@ -294,7 +301,8 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, From: *from, Log: stdout,
+		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, From: *from,
+		SourceCopy: copyPolicy, Log: stdout,
 	})
 	return err
 }
@@ -346,7 +354,7 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	res, err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs,
-		Sources: src.srcs, SourceThreads: *src.threads, Snapshot: *snap,
+		Sources: src.srcs, SourceThreads: *src.threads, SourceCopy: *src.copy, Snapshot: *snap,
 	})
 	res.WriteLog(stdout)
 	return err
