@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fixtureArgs are nix-build arguments for a fixture, plain or split.
@@ -534,8 +535,9 @@ in p.overrideAttrs (%s))`,
 // TestUnpackItself: the unwrapped stage unpacks a tarball source itself
 // (no unpackPhase), and falls back to unpackPhase, saying why, for a
 // postUnpack (which the hook sees) and for a second tarball that
-// overwrites a file of the first (which the helper finds); the outputs are
-// the plain build's each time.
+// overwrites a file of the first (which the helper finds); with
+// vanillaSourceCopy it unpacks the checkpoint's copy, postUnpack or not.
+// The outputs are the plain build's each time.
 func TestUnpackItself(t *testing.T) {
 	// A second tarball that overwrites a file of the first, as tar does.
 	overlaid := `old: { srcs = [ old.src (pkgs.stdenvNoCC.mkDerivation { name = "overlay.tar.gz"; dontUnpack = true;
@@ -548,6 +550,13 @@ func TestUnpackItself(t *testing.T) {
 		{"tarball", "{ }", "vanilla: unpacked the source again itself, only the 12 files the build left alone", false},
 		{"postUnpack", `{ postUnpack = "echo unpacked"; }`, "vanilla: unpacking the source again with unpackPhase: the package has a postUnpack", true},
 		{"overlaid", overlaid, `"tarball-1.0/data/n1": 2 bytes in the tarball, 9 in the checkpoint; unpacking with unpackPhase instead`, true},
+		// The source copy brings back what the sources cannot: here a
+		// file postUnpack made, which installPhase lists and sums.
+		{"source copy", `{ vanillaSourceCopy = true; }`, "vanilla: unpacked the source again itself from the checkpoint's source copy, only the 12 files the build left alone", false},
+		{"source copy, postUnpack", `{ vanillaSourceCopy = true; postUnpack = "echo made by postUnpack > tarball-1.0/data/n0; touch -d @1700000000 tarball-1.0/data/n0"; }`,
+			"vanilla: unpacked the source again itself from the checkpoint's source copy, only the 13 files the build left alone", false},
+		{"no source copy, postUnpack", `{ vanillaSourceCopy = false; postUnpack = "echo made by postUnpack > tarball-1.0/data/n0; touch -d @1700000000 tarball-1.0/data/n0"; }`,
+			"vanilla: unpacking the source again with unpackPhase: the package has a postUnpack", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -568,5 +577,52 @@ func TestUnpackItself(t *testing.T) {
 				t.Errorf("unpackPhase ran: %v, want %v", ran, tc.unpackPhase)
 			}
 		})
+	}
+}
+
+// TestSourceCopyHookMode: in hook mode the entry after buildPhase gets a
+// source copy (vanillaSourceCopy), and a postInstall change resumes from
+// it without unpackPhase, to the plain build's outputs.
+func TestSourceCopyHookMode(t *testing.T) {
+	cache, b := hookCache(t)
+	ctx := context.Background()
+	stamp := fmt.Sprint(time.Now().UnixNano())
+	expr := func(hook bool, change string) []string {
+		return []string{"-E", fmt.Sprintf(`((import %q { hook = %v; cacheDir = %q; stamp = %q; %s }).tarball.overrideAttrs { vanillaSourceCopy = true; })`,
+			bed.Path("testdata/fixtures"), hook, cache, stamp, change)}
+	}
+	for _, step := range []struct {
+		change string
+		want   string
+	}{
+		{"", "vanilla: cache: stored"},
+		{`change = "postInstall";`, "vanilla: unpacked the source again itself from the checkpoint's source copy, only the 12 files the build left alone"},
+	} {
+		plain, err := b.Build(ctx, t.TempDir(), expr(false, step.change)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drv, err := b.Instantiate(ctx, expr(true, step.change)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooked, err := b.Build(ctx, t.TempDir(), expr(true, step.change)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := CompareOutputs(plain, hooked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range c.Differences {
+			t.Errorf("%s: hooked and plain builds differ: %s", orFirst(step.change), d)
+		}
+		log := buildLog(t, drv)
+		if !strings.Contains(log, step.want) {
+			t.Errorf("%s: the build log lacks %q:\n%s", orFirst(step.change), step.want, tail(log, 40))
+		}
+		if step.change != "" && strings.Contains(log, "Running phase: unpackPhase") {
+			t.Errorf("the resumed build ran unpackPhase:\n%s", tail(log, 40))
+		}
 	}
 }
