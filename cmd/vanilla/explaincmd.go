@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/derivation"
+	"github.com/nix-vanilla/nix-vanilla/pkg/explain"
+)
+
+const explainUsage = `usage: vanilla explain [flags] OLD NEW
+       vanilla explain [flags] -f FILE OLD NEW
+       vanilla explain [--json] [--dir DIR] --cache KEY
+
+Says why NEW rebuilds after OLD was built, and what of it a split build
+(vanillaPackage = true) reuses. OLD and NEW are .drv files; with -f,
+attribute paths of FILE (instantiated with nix-instantiate), or .drv files.
+With --cache, explains a hook-mode cache miss: the entry KEY (the key the
+log's "cache miss" line names, or any unique prefix) against the nearest
+entry of the same package.
+
+Flags:
+`
+
+// nixInstantiate is the command -f runs; tests replace it.
+var nixInstantiate = "nix-instantiate"
+
+func explainCommand(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	depth := fs.Int("depth", 3, "how many levels of changed inputs to explain")
+	file := fs.String("f", "", "a Nix file whose attributes OLD and NEW name")
+	root := fs.String("root", "", "read store paths under this directory (a mounted system's root)")
+	key := fs.String("cache", "", "explain the hook-mode cache entry with this key (or key prefix)")
+	dir := fs.String("dir", "", "with --cache: the cache directory (default $VANILLA_CACHE_DIR, else /nix/var/cache/vanilla)")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, explainUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usageError{err}
+	}
+	if *key != "" {
+		if fs.NArg() > 0 || *file != "" {
+			return usageError{errors.New("--cache takes no OLD NEW and no -f")}
+		}
+		return explainCache(*dir, *key, *asJSON, stdout)
+	}
+	if fs.NArg() != 2 {
+		return usageError{fmt.Errorf("want OLD and NEW, got %d arguments", fs.NArg())}
+	}
+	if *depth < 0 {
+		return usageError{errors.New("-depth must not be negative")}
+	}
+	paths := fs.Args()
+	if *file != "" {
+		for i, a := range paths {
+			p, err := instantiate(ctx, *file, a)
+			if err != nil {
+				return err
+			}
+			paths[i] = p
+		}
+	}
+	opts := explain.Options{Depth: *depth}
+	if *root != "" {
+		opts.Read = func(p string) (*derivation.Derivation, error) {
+			return derivation.ReadFile(filepath.Join(*root, p))
+		}
+	}
+	r, err := explain.Explain(paths[0], paths[1], opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, r)
+	}
+	writeReport(stdout, r)
+	return nil
+}
+
+// instantiate returns arg as it is when it names a .drv file, else the
+// derivation of attribute arg of file.
+func instantiate(ctx context.Context, file, arg string) (string, error) {
+	if strings.HasSuffix(arg, ".drv") {
+		if _, err := os.Stat(arg); err == nil {
+			return arg, nil
+		}
+	}
+	cmd := exec.CommandContext(ctx, nixInstantiate, file, "-A", arg)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s -A %s: %w\n%s", nixInstantiate, file, arg, err, strings.TrimSpace(errOut.String()))
+	}
+	lines := strings.Fields(out.String())
+	if len(lines) != 1 || !strings.HasSuffix(lines[0], ".drv") {
+		return "", fmt.Errorf("%s %s -A %s: want one derivation, got %q", nixInstantiate, file, arg, out.String())
+	}
+	return lines[0], nil
+}
+
+// stagePhrase says what rebuilds from a stage on.
+var stagePhrase = map[string]string{
+	explain.Vanilla:   "everything from the checkpoint stage",
+	explain.Unwrapped: "from the unwrapped stage, reusing the checkpoint",
+	explain.Final:     "final stage only",
+}
+
+func writeReport(w io.Writer, r *explain.Report) {
+	switch {
+	case r.Rebuild == "":
+		fmt.Fprintf(w, "%s: nothing to rebuild: OLD and NEW are the same derivation\n", r.Name)
+	case r.Split:
+		var first *explain.StageDiff
+		for i := range r.Stages {
+			if !r.Stages[i].Same && first == nil {
+				first = &r.Stages[i]
+			}
+		}
+		fmt.Fprintf(w, "%s: %s: %s\n", r.Name, stagePhrase[r.Rebuild], causes(first.Diff, true))
+		writeInputs(w, first.Diff, "  ")
+		for _, sd := range r.Stages {
+			if sd.Same || sd.Stage == first.Stage || len(sd.Diff.Attrs)+len(sd.Diff.Inputs)+len(sd.Diff.Fields) == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "  and for the %s stage: %s\n", sd.Stage, causes(sd.Diff, false))
+			writeInputs(w, sd.Diff, "    ")
+		}
+	case r.Mixed != "":
+		fmt.Fprintf(w, "%s: everything rebuilds (%s): %s\n", r.Name, r.Mixed, causes(r.Diff, true))
+		writeInputs(w, r.Diff, "  ")
+	default:
+		fmt.Fprintf(w, "%s: rebuilds whole (not split): %s\n", r.Name, causes(r.Diff, true))
+		writeInputs(w, r.Diff, "  ")
+		switch r.WouldRebuild {
+		case explain.Final:
+			fmt.Fprintln(w, "  with vanillaPackage = true, the final stage alone would rebuild")
+		case explain.Unwrapped:
+			fmt.Fprintln(w, "  with vanillaPackage = true, the checkpoint would be reused: the unwrapped and final stages would rebuild")
+		default:
+			fmt.Fprintf(w, "  with vanillaPackage = true, everything would rebuild too: %s changed before the checkpoint\n", earlyCauses(r.Diff))
+		}
+	}
+}
+
+// causes lists a diff's causes on one line; because says whether to
+// name an earlier stage that changed.
+func causes(d *explain.Diff, because bool) string {
+	if d == nil {
+		return "no difference found"
+	}
+	var cs []string
+	for _, a := range d.Attrs {
+		switch a.Change {
+		case "added":
+			cs = append(cs, fmt.Sprintf("%s added (= %s)", a.Name, a.Summary))
+		case "removed":
+			cs = append(cs, fmt.Sprintf("%s removed (was %s)", a.Name, a.Summary))
+		default:
+			cs = append(cs, fmt.Sprintf("%s changed (%s)", a.Name, a.Summary))
+		}
+	}
+	for _, in := range d.Inputs {
+		cs = append(cs, inputPhrase(in))
+	}
+	for _, f := range d.Fields {
+		cs = append(cs, fmt.Sprintf("%s changed (%s)", f.Field, explain.Summarize(f.Old, f.New)))
+	}
+	if d.Because != "" && because {
+		cs = append(cs, "because the "+d.Because+" stage changed")
+	}
+	if len(cs) == 0 {
+		return "no difference found in the attributes, inputs or fields (the derivations differ in text only)"
+	}
+	return strings.Join(cs, "; ")
+}
+
+func inputPhrase(in explain.InputChange) string {
+	what := "input"
+	if in.Kind == "source" {
+		what = "source"
+	}
+	name := in.Name
+	if in.OldName != "" {
+		name = in.OldName + " → " + in.Name
+	}
+	s := fmt.Sprintf("%s %s %s", what, name, in.Change)
+	if len(in.UsedBy) > 0 {
+		s += " (in " + strings.Join(in.UsedBy, ", ") + ")"
+	}
+	return s
+}
+
+// writeInputs says, for each changed input derivation, why it changed.
+func writeInputs(w io.Writer, d *explain.Diff, indent string) {
+	if d == nil {
+		return
+	}
+	for _, in := range d.Inputs {
+		if in.Kind != "derivation" || in.Change != "changed" {
+			continue
+		}
+		name := in.Name
+		if in.OldName != "" {
+			name = in.OldName + " → " + in.Name
+		}
+		switch {
+		case in.Why != nil:
+			fmt.Fprintf(w, "%s%s: %s\n", indent, name, causes(in.Why, true))
+			writeInputs(w, in.Why, indent+"  ")
+		case in.Note != "":
+			fmt.Fprintf(w, "%s%s: %s\n", indent, name, in.Note)
+		}
+	}
+}
+
+func earlyCauses(d *explain.Diff) string {
+	var names []string
+	for _, a := range d.Attrs {
+		if a.Stage == explain.Vanilla {
+			names = append(names, a.Name)
+		}
+	}
+	for _, in := range d.Inputs {
+		if in.Stage == explain.Vanilla {
+			names = append(names, in.Kind+" "+in.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "something"
+	}
+	return strings.Join(names, ", ")
+}
+
+func explainCache(dir, key string, asJSON bool, stdout io.Writer) error {
+	return errors.New("--cache: not yet")
+}
