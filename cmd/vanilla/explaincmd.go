@@ -7,12 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/nix-vanilla/nix-vanilla/internal/stage"
+	"github.com/nix-vanilla/nix-vanilla/pkg/cache"
 	"github.com/nix-vanilla/nix-vanilla/pkg/derivation"
+	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/explain"
 )
 
@@ -90,13 +92,11 @@ func explainCommand(ctx context.Context, args []string, stdout io.Writer) error 
 	return nil
 }
 
-// instantiate returns arg as it is when it names a .drv file, else the
+// instantiate returns arg as it is when it is a .drv path, else the
 // derivation of attribute arg of file.
 func instantiate(ctx context.Context, file, arg string) (string, error) {
 	if strings.HasSuffix(arg, ".drv") {
-		if _, err := os.Stat(arg); err == nil {
-			return arg, nil
-		}
+		return arg, nil
 	}
 	cmd := exec.CommandContext(ctx, nixInstantiate, file, "-A", arg)
 	var out, errOut bytes.Buffer
@@ -244,6 +244,50 @@ func earlyCauses(d *explain.Diff) string {
 	return strings.Join(names, ", ")
 }
 
+// explainCache explains a hook-mode cache miss: entry key against the
+// nearest other entry of its package.
 func explainCache(dir, key string, asJSON bool, stdout io.Writer) error {
-	return errors.New("--cache: not yet")
+	c, err := cache.Open(cache.Dir(dir))
+	if err != nil {
+		return err
+	}
+	r, err := explain.Entry(c, strings.ToLower(key), func(dir string) (drvattrs.Attrs, error) {
+		return drvattrs.ReadFile(filepath.Join(dir, stage.AttrsFile))
+	})
+	if errors.Is(err, cache.ErrNotFound) {
+		return fmt.Errorf("%w (a build stores its entry when it reaches the resume point; 'vanilla cache ls' lists the keys)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(stdout, r)
+	}
+	e := r.Entry
+	fmt.Fprintf(stdout, "%s, %s point, entry %s: ", printable(e.Name), e.Point, e.Key[:12])
+	switch {
+	case r.Nearest == nil:
+		fmt.Fprintf(stdout, "no other entry of %s at this point: the build had nothing to resume from\n", printable(e.Name))
+		return nil
+	case len(r.Attrs) == 0:
+		fmt.Fprintf(stdout, "the nearest entry, %s, covers the same attributes: another helper version stored it, or the input lists differ in late inputs only\n", r.Nearest.Key[:12])
+		return nil
+	}
+	var cs []string
+	for _, a := range r.Attrs {
+		s := printable(a.Name) + " " + a.Change
+		if a.Summary != "" {
+			s += " (" + a.Summary + ")"
+		}
+		cs = append(cs, s)
+	}
+	when := ago(r.Nearest.Created) + " ago"
+	if when == "now ago" {
+		when = "just now"
+	}
+	fmt.Fprintf(stdout, "the nearest entry, %s (stored %s), differs: %s\n", r.Nearest.Key[:12], when, strings.Join(cs, "; "))
+	if r.Note != "" {
+		fmt.Fprintf(stdout, "  (values not shown: %s)\n", r.Note)
+	}
+	return nil
 }

@@ -78,7 +78,7 @@ func TestParseValues(t *testing.T) {
 
 func TestParseEmpty(t *testing.T) {
 	src := `Derive([],[],[],"","",[],[])`
-	d, err := Parse("e.drv", []byte(src))
+	d, err := Parse("e.drv", []byte(src+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"truncated", `Derive([("out","/s/o"`, 1, 22, `expected ',', found end of file`},
 		{"unclosed string", `Derive([("out","/s/o`, 1, 16, `string not closed`},
 		{"bad separator", `Derive([("out","/s/o","","");("dev","","","")],`, 1, 29, `expected ',' or ']', found ';'`},
-		{"second line", "Derive([],[],[],\"a\nb\",\"\",[],[]),", 2, 13, `unexpected ',' after the derivation`},
+		{"second line", "Derive([],[],[],\"a\nb\",\"\",[],[])\n,", 3, 1, `unexpected ',' after the derivation`},
 		{"nested outputs", `Derive([],[("/s/x.drv",(["out"],[]))],[],"","",[],[])`, 1, 24, `nested outputs`},
 		{"missing field", `Derive([],[],[],"","",[])`, 1, 25, `expected ','`},
 	} {

@@ -9,6 +9,8 @@
 // carriage return and tab; any other byte stands for itself. [Parse] keeps
 // the order of every list as the file has it, so [Derivation.Write] gives
 // back the bytes Nix wrote ([Derivation.Bytes] for a file Nix made).
+// White space after the closing parenthesis (a newline an editor added)
+// is allowed and not kept.
 //
 // Errors of [Parse] and [ReadFile] are *[SyntaxError] values naming the
 // file, the byte offset and the line and column.

@@ -75,6 +75,9 @@ func normal(d *Derivation) *Derivation {
 // canonical reports whether data uses only the escapes Nix writes, and
 // no raw control characters it would escape.
 func canonical(data []byte) bool {
+	if len(data) > 0 && data[len(data)-1] != ')' {
+		return false // white space after the derivation
+	}
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '\\':

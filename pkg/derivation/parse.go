@@ -119,6 +119,10 @@ func (p *parser) derivation() (*Derivation, error) {
 	if err == nil {
 		err = p.expect(')')
 	}
+	// Nix writes no newline at the end; a file saved by an editor has one.
+	for err == nil && p.pos < len(p.data) && bytes.IndexByte([]byte(" \t\r\n"), p.data[p.pos]) >= 0 {
+		p.pos++
+	}
 	if err == nil && p.pos < len(p.data) {
 		err = p.errorf("unexpected %s after the derivation", p.found())
 	}

@@ -108,7 +108,13 @@ func words(s string) []string {
 			return l
 		}
 	}
-	return strings.Fields(s)
+	// cachekey.Values writes "<output out>" for an output's hash: one
+	// word.
+	f := strings.Fields(strings.ReplaceAll(s, "<output ", "<output\x00"))
+	for i := range f {
+		f[i] = strings.ReplaceAll(f[i], "<output\x00", "<output ")
+	}
+	return f
 }
 
 // lines splits shell code into its non-blank lines, trimmed.
