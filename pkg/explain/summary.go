@@ -28,6 +28,12 @@ func Summarize(old, new string) string {
 	if o == n {
 		return "other store paths"
 	}
+	switch {
+	case strings.TrimSpace(o) == "":
+		return "+ " + whole(n)
+	case strings.TrimSpace(n) == "":
+		return "- " + whole(o)
+	}
 	multi := strings.Contains(old, "\n") || strings.Contains(new, "\n")
 	var a, b []string
 	if multi {
@@ -70,6 +76,14 @@ func Brief(v string) string {
 		return s
 	}
 	return clip(quoteEmpty(v))
+}
+
+// whole shows a value added or removed whole: quoted when it has spaces.
+func whole(v string) string {
+	if strings.Contains(v, "\n") {
+		return Brief(v)
+	}
+	return item(strings.TrimSpace(v), strings.ContainsAny(strings.TrimSpace(v), " \t"))
 }
 
 func shorten(s string) string { return storePrefix.ReplaceAllString(s, "") }
