@@ -141,6 +141,17 @@ func writeReport(w io.Writer, r *explain.Report) {
 	case r.Mixed != "":
 		fmt.Fprintf(w, "%s: everything rebuilds (%s): %s\n", r.Name, r.Mixed, causes(r.Diff, true))
 		writeInputs(w, r.Diff, "  ")
+	case r.Hook:
+		fmt.Fprintf(w, "%s: hook mode: %s\n", r.Name, causes(r.Diff, true))
+		writeInputs(w, r.Diff, "  ")
+		switch r.WouldRebuild {
+		case explain.Final:
+			fmt.Fprintln(w, "  a build resumes after installPhase from OLD's cache entry, if the cache holds it")
+		case explain.Unwrapped:
+			fmt.Fprintln(w, "  a build resumes after buildPhase from OLD's cache entry, if the cache holds it")
+		default:
+			fmt.Fprintf(w, "  no cache entry of OLD can serve: %s changed before buildPhase ended\n", earlyCauses(r.Diff))
+		}
 	default:
 		fmt.Fprintf(w, "%s: rebuilds whole (not split): %s\n", r.Name, causes(r.Diff, true))
 		writeInputs(w, r.Diff, "  ")

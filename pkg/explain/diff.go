@@ -338,7 +338,7 @@ func compareAttrs(old, nw map[string]string, rewrite *strings.Replacer) (changes
 		case rewrite.Replace(o) == v:
 			consequences = append(consequences, n)
 		default:
-			changes = append(changes, AttrChange{Name: n, Change: "changed", Old: o, New: v, Summary: Summarize(rewrite.Replace(o), v)})
+			changes = append(changes, AttrChange{Name: n, Change: "changed", Old: o, New: v, Summary: summarize(rewrite.Replace(o), v, isCode(n))})
 		}
 	}
 	return changes, consequences

@@ -86,7 +86,7 @@ func Entry(c *cache.Cache, key string, readAttrs func(dir string) (drvattrs.Attr
 			case "removed":
 				a.Summary = Brief(a.Old)
 			default:
-				a.Summary = Summarize(a.Old, a.New)
+				a.Summary = summarize(a.Old, a.New, isCode(name))
 			}
 		}
 		r.Attrs = append(r.Attrs, a)

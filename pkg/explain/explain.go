@@ -47,7 +47,16 @@ type Report struct {
 	// Mixed says one of the two is split and the other is not: nothing
 	// is reused.
 	Mixed string `json:"mixed,omitempty"`
+	// Hook says both unsplit derivations use vanillaHook (an input
+	// derivation named HookName): hook mode, where a build resumes from
+	// the local cache at the point WouldRebuild names, if the cache holds
+	// OLD's entry (Unwrapped: after buildPhase; Final: after
+	// installPhase).
+	Hook bool `json:"hook,omitempty"`
 }
+
+// HookName is the name of the setup hook's derivation (nix/hook.nix).
+const HookName = "vanilla-hook"
 
 // StageDiff is one stage of a split pair.
 type StageDiff struct {
@@ -97,11 +106,16 @@ func Explain(oldPath, newPath string, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if r.Mixed == "" {
+		r.Hook = hasHook(old) && hasHook(nw)
 		if err := wouldRebuild(r, old, nw); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+func hasHook(d *derivation.Derivation) bool {
+	return slices.ContainsFunc(d.InputDrvs, func(in derivation.InputDrv) bool { return pathName(in.Path) == HookName })
 }
 
 func describe(stage string) string {

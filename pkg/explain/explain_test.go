@@ -240,3 +240,28 @@ func TestPair(t *testing.T) {
 		t.Errorf("removed %q added %q", got.removed, got.added)
 	}
 }
+
+// Unsplit derivations with vanillaHook are hook mode.
+func TestExplainHook(t *testing.T) {
+	s := store{}
+	hook, hookOut := s.add(HookName, []string{"out"}, nil, nil)
+	mk := func(postFixup string) string {
+		p, _ := s.add("hello-1.0", []string{"out"}, map[string]string{"nativeBuildInputs": hookOut["out"], "postFixup": postFixup},
+			[]input{{hook, []string{"out"}}})
+		return p
+	}
+	r, err := Explain(mk("echo hi"), mk("echo bye"), Options{Read: s.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Hook || r.WouldRebuild != Final {
+		t.Errorf("hook %v would %q", r.Hook, r.WouldRebuild)
+	}
+	r, err = Explain(s.plain(base()), s.plain(base()), Options{Read: s.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Hook || r.Rebuild != "" {
+		t.Errorf("without the hook: hook %v rebuild %q", r.Hook, r.Rebuild)
+	}
+}

@@ -45,7 +45,7 @@ func (s store) add(name string, outputs []string, env map[string]string, inputs 
 	seed := fmt.Sprint(name, outputs, sortedPairs(env), inputs, srcs)
 	outs := map[string]string{}
 	d := &derivation.Derivation{System: "x86_64-linux", Builder: "/bin/sh", Args: []string{"-e", "builder.sh"}, InputSrcs: slices.Sorted(slices.Values(srcs))}
-	e := maps.Clone(env)
+	e := merge(env)
 	for _, o := range outputs {
 		suffix := ""
 		if o != "out" {

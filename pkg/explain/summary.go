@@ -23,7 +23,24 @@ var storePrefix = regexp.MustCompile(`/[^\s"'=:]*/[0-9a-df-np-sv-z]{32}-`)
 // "1.0 → 1.1" for a single word, `+ "wrapProgram $out/bin/x"` for a line
 // added to shell code. Store paths are shortened to their names, items
 // to maxItemLen bytes, and at most maxItems are named.
-func Summarize(old, new string) string {
+func Summarize(old, new string) string { return summarize(old, new, false) }
+
+// SummarizeCode is Summarize for shell code (a phase, a hook such as
+// postFixup): it compares lines, even of a one-line value.
+func SummarizeCode(old, new string) string { return summarize(old, new, true) }
+
+// isCode reports whether an attribute holds shell code by its name: a
+// phase or a hook (preX, postX).
+func isCode(name string) bool {
+	for _, p := range []string{"pre", "post"} {
+		if rest, ok := strings.CutPrefix(name, p); ok && rest != "" && rest[0] >= 'A' && rest[0] <= 'Z' {
+			return true
+		}
+	}
+	return strings.HasSuffix(name, "Phase") || name == "buildCommand" || name == "shellHook"
+}
+
+func summarize(old, new string, code bool) string {
 	o, n := shorten(old), shorten(new)
 	if o == n {
 		return "other store paths"
@@ -34,15 +51,15 @@ func Summarize(old, new string) string {
 	case strings.TrimSpace(n) == "":
 		return "- " + whole(o)
 	}
-	multi := strings.Contains(old, "\n") || strings.Contains(new, "\n")
+	multi := code || strings.Contains(old, "\n") || strings.Contains(new, "\n")
 	var a, b []string
 	if multi {
 		a, b = lines(o), lines(n)
 	} else {
 		a, b = words(o), words(n)
 	}
-	if !multi && len(a) == 1 && len(b) == 1 {
-		return clip(quoteEmpty(o)) + " → " + clip(quoteEmpty(n))
+	if len(a) == 1 && len(b) == 1 {
+		return item(a[0], multi) + " → " + item(b[0], multi)
 	}
 	removed, added := diff(a, b)
 	if len(removed) == 0 && len(added) == 0 {

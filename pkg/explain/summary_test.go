@@ -35,6 +35,24 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+func TestSummarizeCode(t *testing.T) {
+	for _, tc := range []struct{ old, new, want string }{
+		{"echo hi", "echo bye", `"echo hi" → "echo bye"`},
+		{"echo hi", "echo hi\nwrapProgram $out/bin/x", `+ "wrapProgram $out/bin/x"`},
+		{"a\nb", "b", `- "a"`},
+	} {
+		if got := SummarizeCode(tc.old, tc.new); got != tc.want {
+			t.Errorf("SummarizeCode(%q, %q) = %q, want %q", tc.old, tc.new, got, tc.want)
+		}
+	}
+	for name, want := range map[string]bool{"postFixup": true, "preBuild": true, "installPhase": true, "buildCommand": true,
+		"prefix": false, "makeFlags": false, "postgresql": false, "pre": false} {
+		if isCode(name) != want {
+			t.Errorf("isCode(%q) = %v", name, !want)
+		}
+	}
+}
+
 func TestBrief(t *testing.T) {
 	for _, tc := range []struct{ v, want string }{
 		{"1", "1"},
