@@ -49,7 +49,7 @@ type AttrChange struct {
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
 	// Summary says briefly how it changed (see Summarize), or shows the
-	// value added or removed (see Brief).
+	// value added or removed (see Brief; quoted when it has spaces).
 	Summary string `json:"summary"`
 	// Stage is the earliest stage of the split the change rebuilds:
 	// "vanilla" (everything), "unwrapped" or "final".
@@ -331,9 +331,9 @@ func compareAttrs(old, nw map[string]string, rewrite *strings.Replacer) (changes
 		v, inNew := nw[n]
 		switch {
 		case !inOld:
-			changes = append(changes, AttrChange{Name: n, Change: "added", New: v, Summary: Brief(v)})
+			changes = append(changes, AttrChange{Name: n, Change: "added", New: v, Summary: whole(v)})
 		case !inNew:
-			changes = append(changes, AttrChange{Name: n, Change: "removed", Old: o, Summary: Brief(o)})
+			changes = append(changes, AttrChange{Name: n, Change: "removed", Old: o, Summary: whole(o)})
 		case o == v:
 		case rewrite.Replace(o) == v:
 			consequences = append(consequences, n)

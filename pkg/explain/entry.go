@@ -82,9 +82,9 @@ func Entry(c *cache.Cache, key string, readAttrs func(dir string) (drvattrs.Attr
 			a.Old, a.New = oldVals[name], newVals[name]
 			switch a.Change {
 			case "added":
-				a.Summary = Brief(a.New)
+				a.Summary = whole(a.New)
 			case "removed":
-				a.Summary = Brief(a.Old)
+				a.Summary = whole(a.Old)
 			default:
 				a.Summary = summarize(a.Old, a.New, isCode(name))
 			}
