@@ -138,6 +138,9 @@ func writeReport(w io.Writer, r *explain.Report) {
 			fmt.Fprintf(w, "  and for the %s stage: %s\n", sd.Stage, causes(sd.Diff, false))
 			writeInputs(w, sd.Diff, "    ")
 		}
+	case r.Stage != "":
+		fmt.Fprintf(w, "%s: the %s stage rebuilds: %s\n", r.Name, r.Stage, causes(r.Diff, true))
+		writeInputs(w, r.Diff, "  ")
 	case r.Mixed != "":
 		fmt.Fprintf(w, "%s: everything rebuilds (%s): %s\n", r.Name, r.Mixed, causes(r.Diff, true))
 		writeInputs(w, r.Diff, "  ")

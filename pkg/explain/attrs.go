@@ -3,7 +3,6 @@ package explain
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 
 	"github.com/nix-vanilla/nix-vanilla/pkg/derivation"
 	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
@@ -61,5 +60,3 @@ func BuildAttrs(d *derivation.Derivation) (drvattrs.Attrs, error) {
 
 // stageOf returns a derivation's vanillaStage, "" for none.
 func stageOf(attrs map[string]string) string { return attrs["vanillaStage"] }
-
-func clone(m map[string]string) map[string]string { return maps.Clone(m) }

@@ -44,9 +44,13 @@ type Report struct {
 	// Diff is, for an unsplit pair, what differs; each change's Stage is
 	// the stage it would rebuild from with vanillaPackage = true.
 	Diff *Diff `json:"diff,omitempty"`
-	// Mixed says one of the two is split and the other is not: nothing
-	// is reused.
+	// Mixed says one of the two is split and the other is not, or they
+	// are different stages: nothing is reused.
 	Mixed string `json:"mixed,omitempty"`
+	// Stage is set when both are the same earlier stage of a split
+	// package (pkg.vanilla, pkg.unwrapped): Diff says how they differ, as
+	// for unsplit derivations, without WouldRebuild.
+	Stage string `json:"stage,omitempty"`
 	// Hook says both unsplit derivations use vanillaHook (an input
 	// derivation named HookName): hook mode, where a build resumes from
 	// the local cache at the point WouldRebuild names, if the cache holds
@@ -94,6 +98,8 @@ func Explain(oldPath, newPath string, opts Options) (*Report, error) {
 	case os == Final && ns == Final:
 		r.Split = true
 		return r, c.explainSplit(r, old, nw)
+	case os == ns && os != "":
+		r.Stage = os
 	case os != "" || ns != "":
 		r.Mixed = fmt.Sprintf("OLD is %s, NEW is %s", describe(os), describe(ns))
 	}
@@ -105,7 +111,7 @@ func Explain(oldPath, newPath string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.Mixed == "" {
+	if r.Mixed == "" && r.Stage == "" {
 		r.Hook = hasHook(old) && hasHook(nw)
 		if err := wouldRebuild(r, old, nw); err != nil {
 			return nil, err
@@ -148,8 +154,14 @@ func (c *comparer) explainSplit(r *Report, old, nw *derivation.Derivation) error
 	for i, st := range Stages {
 		sd := StageDiff{Stage: st, Old: oldChain[i], New: newChain[i], Same: oldChain[i] == newChain[i]}
 		if !sd.Same {
-			od, _ := c.load(sd.Old)
-			nd, _ := c.load(sd.New)
+			od, err := c.load(sd.Old)
+			if err != nil {
+				return err
+			}
+			nd, err := c.load(sd.New)
+			if err != nil {
+				return err
+			}
 			d, err := c.compare(sd.Old, sd.New, od, nd, c.depth, stages)
 			if err != nil {
 				return err

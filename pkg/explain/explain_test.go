@@ -265,3 +265,28 @@ func TestExplainHook(t *testing.T) {
 		t.Errorf("without the hook: hook %v rebuild %q", r.Hook, r.Rebuild)
 	}
 }
+
+// Two earlier stages (pkg.unwrapped of two versions) compare as they are.
+func TestExplainSameStage(t *testing.T) {
+	s := store{}
+	old := s.split(base())
+	p := base()
+	p.unwrapped = map[string]string{"postInstall": "true"}
+	nw := s.split(p)
+	r, err := Explain(old, nw, Options{Read: s.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := r.Stages[1]
+	r, err = Explain(u.Old, u.New, Options{Read: s.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, _ := names(r.Diff)
+	if r.Stage != Unwrapped || r.Mixed != "" || r.WouldRebuild != "" || !slices.Equal(attrs, []string{"postInstall:changed:"}) {
+		t.Errorf("stage %q mixed %q would %q attrs %q", r.Stage, r.Mixed, r.WouldRebuild, attrs)
+	}
+	if r.Diff.Because != "" {
+		t.Errorf("because %q", r.Diff.Because)
+	}
+}
