@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nix-vanilla/nix-vanilla/internal/stage"
@@ -123,12 +124,7 @@ func writeReport(w io.Writer, r *explain.Report) {
 	case r.Rebuild == "":
 		fmt.Fprintf(w, "%s: nothing to rebuild: OLD and NEW are the same derivation\n", r.Name)
 	case r.Split:
-		var first *explain.StageDiff
-		for i := range r.Stages {
-			if !r.Stages[i].Same && first == nil {
-				first = &r.Stages[i]
-			}
-		}
+		first := r.Stages[slices.IndexFunc(r.Stages, func(s explain.StageDiff) bool { return s.Stage == r.Rebuild })]
 		fmt.Fprintf(w, "%s: %s: %s\n", r.Name, stagePhrase[r.Rebuild], causes(first.Diff, true))
 		writeInputs(w, first.Diff, "  ")
 		for _, sd := range r.Stages {
