@@ -9,6 +9,7 @@
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
 //	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
+//	vanilla explain [--json] [-depth N] [-f FILE] OLD NEW
 //	vanilla version
 package main
 
@@ -46,6 +47,7 @@ Commands the setup hook runs in a split build:
 Other commands:
   cache      the local checkpoint cache of vanillaHook builds: ls, stats,
              verify, gc, rm (and the hook's lookup, store, rerun)
+  explain    why a derivation rebuilds, and what a split build reuses
   version    print the version
 
 Run 'vanilla COMMAND -h' for a command's flags.
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"restore":     restore,
 		"check-phase": checkPhase,
 		"cache":       cacheCommand,
+		"explain":     explainCommand,
 		"late-functions": func(context.Context, []string, io.Writer) error {
 			for _, in := range classify.Default().LateInputs {
 				for _, fn := range in.Functions {
