@@ -369,20 +369,29 @@ func TestUpToDateAfterRestore(t *testing.T) {
 	}
 }
 
-// TestSandboxOff builds a CMake fixture split and plain with the sandbox
-// off, where the build directory is under $TMPDIR instead of /build, and
-// compares them.
+// TestSandboxOff builds fixtures split and plain with the sandbox off,
+// where the build directory is under $TMPDIR instead of /build and moves
+// between stages (as on darwin, whose builders mostly run without one),
+// and compares them: a CMake project, and the Mach-O files of the macho
+// fixture, whose signatures must verify there too.
 func TestSandboxOff(t *testing.T) {
-	ctx := context.Background()
 	off := bed.With("sandbox = false")
-	// A marker attribute gives derivations the sandboxed tests have not
-	// built already.
-	expr := func(split bool) string {
-		return fmt.Sprintf(`(import %q { split = %v; }).cmake-ninja.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split)
-	}
-	split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
-	if err := bed.Check(ctx, "cmake-ninja", split); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"cmake-ninja", "macho"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// A marker attribute gives derivations the sandboxed tests
+			// have not built already.
+			expr := func(split bool) string {
+				return fmt.Sprintf(`(import %q { split = %v; }).%s.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split, name)
+			}
+			split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
+			if err := bed.Check(context.Background(), name, split); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := machOSignatures(split); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
