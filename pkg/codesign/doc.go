@@ -6,7 +6,8 @@
 // certificate). It is a SuperBlob at the end of __LINKEDIT, named by the
 // LC_CODE_SIGNATURE load command, holding one or more CodeDirectories:
 // a hash of every page of the file up to the signature (the code limit;
-// pages of 4 KiB for lld, 16 KiB for ld64 on arm64), hashes of the other
+// lld hashes pages of 4 KiB, and each CodeDirectory records its own page
+// size), hashes of the other
 // blobs of the signature (requirements, entitlements) in "special slots",
 // and an identifier string. A store path rewritten in place leaves the
 // page hashes of the pages it touched stale, and the kernel kills such a
@@ -40,11 +41,11 @@
 //     entitlements blob gets its special slot recomputed.
 //   - Special slots that hash files outside the signature (Info.plist,
 //     a bundle's CodeResources) are left as they are.
-//   - LC_UUID is left as it is. ld64 derives it from the content, but ld64
-//     is not available to check against; lld-14 and lld-16 write a
-//     different one at every link of a signed file (and, unsigned, one
-//     that depends on the number of threads), so no rewrite could match
-//     them. The pages holding it are hashed like the others.
+//   - LC_UUID is left as it is. ld64 derives it from the content, by
+//     rules that cannot be checked here without ld64; lld-14 and lld-16
+//     write a different one at every link of a signed file (and, unsigned,
+//     one that depends on the number of threads), so no rewrite could
+//     match them. The pages holding it are hashed like the others.
 //   - A hash that was already wrong before the rewrite is left wrong.
 //   - Scatter vectors (CodeDirectory version 0x20100 with a scatter
 //     offset, never written for Mach-O files by ld64, lld or codesign) are
