@@ -93,7 +93,7 @@ func fatSlices(data []byte) ([]Slice, error) {
 	if magic == fatMagic64 {
 		entry = 32
 	}
-	if n == 0 || n > maxFatArchs || 8+n*entry > len(data) {
+	if n <= 0 || n > maxFatArchs || 8+n*entry > len(data) {
 		return nil, &FormatError{4, fmt.Sprintf("universal header with %d slices", n)}
 	}
 	slices := make([]Slice, n)

@@ -156,7 +156,7 @@ func readSignature(data []byte, slice, sliceSize, off, size int) (*Signature, er
 		return nil, &FormatError{off, "code signature is not an embedded-signature SuperBlob"}
 	}
 	length, count := int(be.Uint32(sb[4:])), int(be.Uint32(sb[8:]))
-	if length < 12 || length > len(sb) || count > maxBlobs || 12+8*count > length {
+	if length < 12 || length > len(sb) || count < 0 || count > maxBlobs || 12+8*count > length {
 		return nil, &FormatError{off, fmt.Sprintf("SuperBlob of %d bytes with %d blobs", length, count)}
 	}
 	sb = sb[:length]
@@ -233,7 +233,9 @@ func readDirectory(data []byte, slice, sliceSize, off, n int) (*Directory, error
 	if _, size, ok := newHash(d.HashType); !ok || size != d.HashSize {
 		return nil, fail("hash type %d with %d-byte hashes", d.HashType, d.HashSize)
 	}
-	if d.SpecialSlots > maxSpecialSlots || d.CodeSlots > n/d.HashSize ||
+	// (On 32-bit platforms, a field of 2^31 or more reads as negative.)
+	if d.SpecialSlots < 0 || d.CodeSlots < 0 || d.CodeLimit < 0 || hashOff < 0 ||
+		d.SpecialSlots > maxSpecialSlots || d.CodeSlots > n/d.HashSize ||
 		hashOff < d.SpecialSlots*d.HashSize || hashOff > n || d.CodeSlots*d.HashSize > n-hashOff {
 		return nil, fail("%d special and %d code hashes at %d do not fit in %d bytes", d.SpecialSlots, d.CodeSlots, hashOff, n)
 	}
