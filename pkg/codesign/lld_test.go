@@ -15,18 +15,18 @@ const (
 	newPath = "/nix/store/zyxwvsrqpnmlkjihgfdcba9876543210-pkg"
 )
 
-// LinkerPaths are where Debian puts lld's Mach-O linker when ld64.lld is
+// linkerPaths are where Debian puts lld's Mach-O linker when ld64.lld is
 // not on PATH (package lld-14 installs /usr/bin/ld64.lld-14 only).
-var LinkerPaths = []string{"/usr/bin/ld64.lld-*", "/usr/lib/llvm-*/bin/ld64.lld"}
+var linkerPaths = []string{"/usr/bin/ld64.lld-*", "/usr/lib/llvm-*/bin/ld64.lld"}
 
-// MachOTools returns clang and ld64.lld. When either is missing it skips
+// machOTools returns clang and ld64.lld. When either is missing it skips
 // the test, or fails it when $CI is set: CI installs both (scripts/env.sh).
-func MachOTools(t testing.TB) (clang, ld string) {
+func machOTools(t testing.TB) (clang, ld string) {
 	t.Helper()
 	clang, err := exec.LookPath("clang")
 	if err == nil {
 		ld, err = exec.LookPath("ld64.lld")
-		for _, g := range LinkerPaths {
+		for _, g := range linkerPaths {
 			if m, _ := filepath.Glob(g); err != nil && len(m) > 0 {
 				ld, err = m[len(m)-1], nil
 			}
@@ -62,7 +62,7 @@ const char *libdir(void) { return "@P@/lib"; }
 // with lld, signed ad hoc, into a file named name (lld's identifier).
 func link(t *testing.T, arch, src, prefix, name string, dylib bool) []byte {
 	t.Helper()
-	clang, ld := MachOTools(t)
+	clang, ld := machOTools(t)
 	dir := t.TempDir()
 	c := filepath.Join(dir, "a.c")
 	if err := os.WriteFile(c, []byte(strings.ReplaceAll(src, "@P@", prefix)), 0o644); err != nil {
