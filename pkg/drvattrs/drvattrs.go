@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -48,12 +47,6 @@ func Read(opts Options) (Attrs, error) {
 		return nil, fmt.Errorf("read derivation attributes from the builder's environment: %w", err)
 	}
 	return FromEnviron(data)
-}
-
-// procEnviron reads a process's initial environment from
-// /proc/PID/environ, where there is a procfs.
-func procEnviron(pid int) ([]byte, error) {
-	return os.ReadFile(filepath.Join("/proc", fmt.Sprint(pid), "environ"))
 }
 
 // procArgsEnviron returns the environment strings of a darwin
