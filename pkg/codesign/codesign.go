@@ -44,8 +44,8 @@ func (e *SignedError) Is(target error) bool { return target == ErrSigned }
 // Mach-O file whose bytes changed from orig (the file before its store
 // hashes were rewritten, at equal length). In every CodeDirectory of the
 // slice's signature, a code page hash or a special slot hash (of the
-// requirements or entitlements blob) that matched orig and whose bytes
-// changed gets the hash of the new bytes. It returns the number of hashes
+// requirements or entitlements blob, or an embedded Info.plist) that
+// matched orig and whose bytes changed gets the hash of the new bytes. It returns the number of hashes
 // it changed. A hash that was wrong before the rewrite is left as it was.
 //
 // A changed slice signed with a certificate is refused with a
@@ -76,7 +76,7 @@ func Fix(cur, orig []byte) (int, error) {
 	n := 0
 	for _, s := range changed {
 		for _, d := range s.Signature.Directories {
-			n += d.fix(cur, orig, s.Signature)
+			n += d.fix(cur, orig, &s)
 		}
 	}
 	return n, nil
@@ -95,8 +95,9 @@ func (s *Signature) certified(arch string) error {
 	return nil
 }
 
-// fix recomputes the directory's hashes over bytes that changed.
-func (d *Directory) fix(cur, orig []byte, sig *Signature) int {
+// fix recomputes the directory's hashes over bytes of slice s that
+// changed.
+func (d *Directory) fix(cur, orig []byte, s *Slice) int {
 	n := 0
 	update := func(slot, start, end int) {
 		if bytes.Equal(cur[start:end], orig[start:end]) {
@@ -116,8 +117,8 @@ func (d *Directory) fix(cur, orig []byte, sig *Signature) int {
 		update(i, d.slice+start, d.slice+end)
 	}
 	for k := 1; k <= d.SpecialSlots; k++ {
-		if b, ok := sig.blobOf(k); ok {
-			update(-k, b.offset, b.end)
+		if start, end, ok := s.special(k); ok {
+			update(-k, start, end)
 		}
 	}
 	return n
@@ -195,8 +196,8 @@ func Verify(data []byte) error {
 				check(i, data[s.Offset+start:s.Offset+end])
 			}
 			for k := 1; k <= d.SpecialSlots; k++ {
-				if b, ok := sig.blobOf(k); ok {
-					check(-k, data[b.offset:b.end])
+				if start, end, ok := s.special(k); ok {
+					check(-k, data[start:end])
 				}
 			}
 		}

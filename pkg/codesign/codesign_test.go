@@ -26,6 +26,9 @@ func rewritten(s Synth) (orig, want []byte) {
 	if s.Requirements != nil {
 		s.Requirements = bytes.ReplaceAll(s.Requirements, []byte(oldPath), []byte(newPath))
 	}
+	if s.InfoPlist != nil {
+		s.InfoPlist = bytes.ReplaceAll(s.InfoPlist, []byte(oldPath), []byte(newPath))
+	}
 	return orig, s.Build()
 }
 
@@ -46,6 +49,9 @@ func TestFixLayouts(t *testing.T) {
 		{"codesign -s - (requirements, empty CMS)", Synth{Requirements: []byte{0, 0, 0, 0}, CMS: []byte{}}, 2},
 		{"requirements naming the path", Synth{Requirements: []byte("\x00\x00\x00\x01" + oldPath)}, 3},
 		{"identifier naming the path", Synth{Identifier: oldPath + "/bin/tool"}, 2},
+		// Pages 0 and 2 of the body, the plist's page after it, its slot.
+		{"embedded Info.plist naming the path", Synth{InfoPlist: []byte("<plist>" + oldPath + "</plist>"), Requirements: []byte{0, 0, 0, 0}}, 4},
+		{"embedded Info.plist, 32-bit big-endian", Synth{Is32: true, BigEndian: true, InfoPlist: []byte(oldPath)}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orig, want := rewritten(tc.s)

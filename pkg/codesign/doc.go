@@ -7,9 +7,9 @@
 // LC_CODE_SIGNATURE load command, holding one or more CodeDirectories:
 // a hash of every page of the file up to the signature (the code limit;
 // lld hashes pages of 4 KiB, and each CodeDirectory records its own page
-// size), hashes of the other
-// blobs of the signature (requirements, entitlements) in "special slots",
-// and an identifier string. A store path rewritten in place leaves the
+// size), hashes of the signature's other blobs (requirements,
+// entitlements) and of an embedded Info.plist in "special slots", and an
+// identifier string. A store path rewritten in place leaves the
 // page hashes of the pages it touched stale, and the kernel kills such a
 // program when it maps the page. [Fix] gives every such page (and special
 // slot) the hash of its new bytes: the page hashes are a function of the
@@ -39,8 +39,11 @@
 //     (the cdhash) then changes, which only a CMS signature records, and
 //     a file with one is refused anyway. A rewritten requirements or
 //     entitlements blob gets its special slot recomputed.
-//   - Special slots that hash files outside the signature (Info.plist,
-//     a bundle's CodeResources) are left as they are.
+//   - The Info.plist slot is recomputed when the plist is embedded (a
+//     __TEXT,__info_plist section) and changed. Special slots that hash
+//     files outside the Mach-O file (a bundle's Info.plist and
+//     _CodeSignature/CodeResources) are left as they are, and so is
+//     CodeResources itself.
 //   - LC_UUID is left as it is. ld64 derives it from the content, by
 //     rules that cannot be checked here without ld64; lld-14 and lld-16
 //     write a different one at every link of a signed file (and, unsigned,

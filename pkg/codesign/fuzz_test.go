@@ -19,6 +19,9 @@ func FuzzFix(f *testing.F) {
 			Body: b, BigEndian: layout&1 != 0, Is32: layout&2 != 0, PageShift: shift,
 			HashTypes: [][]uint8{{HashSHA256}, {HashSHA1, HashSHA384}}[layout>>2&1],
 		}
+		if layout&32 != 0 {
+			s.InfoPlist = []byte("<plist/>")
+		}
 		orig := s.Build()
 		s.Body = bytes.Clone(b)
 		s.Body[int(at)%len(b)] ^= x

@@ -1,6 +1,7 @@
 package codesign
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -13,8 +14,15 @@ const (
 	fatMagic   = 0xcafebabe // universal, 32-bit offsets, always big-endian
 	fatMagic64 = 0xcafebabf // universal, 64-bit offsets
 
+	lcSegment       = 0x1
+	lcSegment64     = 0x19
 	lcUUID          = 0x1b
 	lcCodeSignature = 0x1d
+
+	// slotInfoPlist is CSSLOT_INFOSLOT: the hash of the Info.plist, which
+	// for a bare Mach-O file is the __TEXT,__info_plist section (ld's
+	// -sectcreate), if it has one.
+	slotInfoPlist = 1
 
 	// maxFatArchs bounds the slices of a universal file. Java class files
 	// start with 0xcafebabe too, followed by their minor and major
@@ -45,6 +53,9 @@ type Slice struct {
 	UUID int
 	// Signature is the embedded signature (LC_CODE_SIGNATURE), or nil.
 	Signature *Signature
+	// info is the file range of an embedded __TEXT,__info_plist section.
+	info    [2]int
+	hasInfo bool
 }
 
 // IsMachO reports whether data looks like a Mach-O file: a thin file in
@@ -167,6 +178,10 @@ func (s *Slice) read(data []byte) error {
 		switch {
 		case cmd == lcUUID && n >= 24:
 			s.UUID = s.Offset + hdr + off + 8
+		case cmd == lcSegment64 && is64 || cmd == lcSegment && !is64:
+			if err := s.infoPlist(o, is64, cmds[off:off+n], s.Offset+hdr+off); err != nil {
+				return err
+			}
 		case cmd == lcCodeSignature && n >= 16:
 			at, size := uint64(o.Uint32(cmds[off+8:])), uint64(o.Uint32(cmds[off+12:]))
 			if at > uint64(len(m)) || size > uint64(len(m))-at {
@@ -181,6 +196,51 @@ func (s *Slice) read(data []byte) error {
 		off += n
 	}
 	return nil
+}
+
+// infoPlist finds an embedded __TEXT,__info_plist section in a segment
+// command (at file offset at), whose hash a signature's Info.plist slot
+// holds.
+func (s *Slice) infoPlist(o binary.ByteOrder, is64 bool, seg []byte, at int) error {
+	head, sect := 56, 68
+	if is64 {
+		head, sect = 72, 80
+	}
+	if len(seg) < head || !bytes.Equal(bytes.TrimRight(seg[8:24], "\x00"), []byte("__TEXT")) {
+		return nil
+	}
+	nsects := uint64(o.Uint32(seg[head-8:]))
+	if nsects > uint64(len(seg)-head)/uint64(sect) {
+		return &FormatError{at, fmt.Sprintf("segment with %d sections does not fit in its command", nsects)}
+	}
+	for i := range int(nsects) {
+		c := seg[head+i*sect:]
+		if !bytes.Equal(bytes.TrimRight(c[:16], "\x00"), []byte("__info_plist")) {
+			continue
+		}
+		var size, off uint64
+		if is64 {
+			size, off = o.Uint64(c[40:]), uint64(o.Uint32(c[48:]))
+		} else {
+			size, off = uint64(o.Uint32(c[36:])), uint64(o.Uint32(c[40:]))
+		}
+		if off > uint64(s.Size) || size > uint64(s.Size)-off {
+			return &FormatError{at, fmt.Sprintf("__info_plist section (%d bytes at %d) is not inside the file", size, off)}
+		}
+		s.info, s.hasInfo = [2]int{s.Offset + int(off), s.Offset + int(off+size)}, true
+	}
+	return nil
+}
+
+// special returns the file range special slot k of the slice's signature
+// hashes, if the file holds it: a blob of the signature, or the embedded
+// Info.plist.
+func (s *Slice) special(k int) (start, end int, ok bool) {
+	if k == slotInfoPlist && s.hasInfo {
+		return s.info[0], s.info[1], true
+	}
+	b, ok := s.Signature.blobOf(k)
+	return b.offset, b.end, ok
 }
 
 // archName names the CPU types nixpkgs builds for, and gives the number

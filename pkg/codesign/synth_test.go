@@ -18,6 +18,7 @@ type Synth struct {
 	NotAdhoc        bool
 	CMS             []byte // nil: no signature slot; empty: an empty wrapper
 	Requirements    []byte // nil: none; else the requirements blob's data
+	InfoPlist       []byte // nil: none; else a __TEXT,__info_plist section after Body
 }
 
 // Build returns the file's bytes.
@@ -40,12 +41,19 @@ func (s Synth) Build() []byte {
 	if s.Is32 {
 		hdr, magic = 28, mhMagic
 	}
-	cmds := 24 + 16
+	cmds, ncmds := 24+16, 2
+	seg, sect := 72, 80
+	if s.Is32 {
+		seg, sect = 56, 68
+	}
+	if s.InfoPlist != nil {
+		cmds, ncmds = cmds+seg+sect, 3
+	}
 	f := make([]byte, hdr+cmds)
 	o.PutUint32(f, magic)
 	o.PutUint32(f[4:], s.CPU)
 	o.PutUint32(f[12:], 2) // MH_EXECUTE
-	o.PutUint32(f[16:], 2)
+	o.PutUint32(f[16:], uint32(ncmds))
 	o.PutUint32(f[20:], uint32(cmds))
 	c := f[hdr:]
 	o.PutUint32(c, lcUUID)
@@ -54,6 +62,29 @@ func (s Synth) Build() []byte {
 	o.PutUint32(c[24:], lcCodeSignature)
 	o.PutUint32(c[28:], 16)
 	f = append(f, s.Body...)
+	if s.InfoPlist != nil {
+		// LC_SEGMENT(_64) __TEXT with one section, __info_plist.
+		c := f[hdr+40:]
+		cmd := uint32(lcSegment64)
+		if s.Is32 {
+			cmd = lcSegment
+		}
+		o.PutUint32(c, cmd)
+		o.PutUint32(c[4:], uint32(seg+sect))
+		copy(c[8:], "__TEXT")
+		o.PutUint32(c[seg-8:], 1) // nsects
+		x := c[seg:]
+		copy(x, "__info_plist")
+		copy(x[16:], "__TEXT")
+		if s.Is32 {
+			o.PutUint32(x[36:], uint32(len(s.InfoPlist)))
+			o.PutUint32(x[40:], uint32(len(f)))
+		} else {
+			o.PutUint64(x[40:], uint64(len(s.InfoPlist)))
+			o.PutUint32(x[48:], uint32(len(f)))
+		}
+		f = append(f, s.InfoPlist...)
+	}
 	for len(f)%16 != 0 {
 		f = append(f, 0)
 	}
@@ -115,6 +146,9 @@ func (s Synth) directory(code []byte, t uint8, req []byte) []byte {
 	page := 1 << s.PageShift
 	nCode := (len(code) + page - 1) / page
 	nSpecial := 0
+	if s.InfoPlist != nil {
+		nSpecial = 1
+	}
 	if req != nil {
 		nSpecial = 2
 	}
@@ -137,7 +171,10 @@ func (s Synth) directory(code []byte, t uint8, req []byte) []byte {
 	cd[36], cd[37], cd[39] = byte(size), t, s.PageShift
 	copy(cd[fixed:], ident)
 	if req != nil {
-		copy(cd[hashOff-2*size:], sum(req)) // slot 2; slot 1 stays zero
+		copy(cd[hashOff-2*size:], sum(req)) // slot 2
+	}
+	if s.InfoPlist != nil {
+		copy(cd[hashOff-size:], sum(s.InfoPlist)) // slot 1; else zero
 	}
 	for i := 0; i < len(code); i += page {
 		cd = append(cd, sum(code[i:min(i+page, len(code))])...)
