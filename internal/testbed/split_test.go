@@ -57,9 +57,40 @@ func TestSplitEquivalence(t *testing.T) {
 			if err := bed.Check(context.Background(), name, split); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d files equal, %d of them but for the build-id note, %d only once decompressed", c.Files, c.BuildIDOnly, c.GzipOnly)
+			if _, _, err := machOSignatures(split); err != nil {
+				t.Error(err)
+			}
+			t.Logf("%d files equal, %d of them but for the build-id note, %d only once decompressed, %d but for LC_UUID (%d page hashes left out)",
+				c.Files, c.BuildIDOnly, c.GzipOnly, c.UUIDOnly, c.UUIDHashes)
 		})
 	}
+}
+
+// TestMachOSignatures builds the macho fixture plain and split: every
+// Mach-O file it installs has all its slices signed, and every page hash
+// verifies (pkg/codesign's verifier, no Apple tool), in both builds. The
+// split build's files are equal to the plain build's but for LC_UUID.
+func TestMachOSignatures(t *testing.T) {
+	plain, err := bed.Build(context.Background(), t.TempDir(), fixtureArgs("macho", false)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, c := compareBuilds(t, bed, fixtureArgs("macho", false), fixtureArgs("macho", true))
+	for _, outs := range []Outputs{plain, split} {
+		files, signed, err := machOSignatures(outs)
+		if err != nil {
+			t.Error(err)
+		}
+		// hello-arm64, hello-x86_64, libgreet.dylib, and the universal
+		// file's two slices.
+		if files != 4 || signed != 5 {
+			t.Errorf("%s: %d Mach-O files with %d signed slices, want 4 and 5", outs["out"], files, signed)
+		}
+	}
+	if c.UUIDOnly != 4 {
+		t.Errorf("%d Mach-O files differ from the plain build's by their UUIDs, want 4 (lld makes a new UUID at every link)", c.UUIDOnly)
+	}
+	t.Logf("%d Mach-O files equal but for LC_UUID, %d page hashes left out of the comparison", c.UUIDOnly, c.UUIDHashes)
 }
 
 // TestBuildIDsRecomputed checks the build-ids themselves on unstripped
@@ -339,20 +370,29 @@ func TestUpToDateAfterRestore(t *testing.T) {
 	}
 }
 
-// TestSandboxOff builds a CMake fixture split and plain with the sandbox
-// off, where the build directory is under $TMPDIR instead of /build, and
-// compares them.
+// TestSandboxOff builds fixtures split and plain with the sandbox off,
+// where the build directory is under $TMPDIR instead of /build and moves
+// between stages (as on darwin, whose builders mostly run without one),
+// and compares them: a CMake project, and the Mach-O files of the macho
+// fixture, whose signatures must verify there too.
 func TestSandboxOff(t *testing.T) {
-	ctx := context.Background()
 	off := bed.With("sandbox = false")
-	// A marker attribute gives derivations the sandboxed tests have not
-	// built already.
-	expr := func(split bool) string {
-		return fmt.Sprintf(`(import %q { split = %v; }).cmake-ninja.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split)
-	}
-	split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
-	if err := bed.Check(ctx, "cmake-ninja", split); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"cmake-ninja", "macho"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// A marker attribute gives derivations the sandboxed tests
+			// have not built already.
+			expr := func(split bool) string {
+				return fmt.Sprintf(`(import %q { split = %v; }).%s.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split, name)
+			}
+			split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
+			if err := bed.Check(context.Background(), name, split); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := machOSignatures(split); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
