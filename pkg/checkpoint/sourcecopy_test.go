@@ -209,11 +209,11 @@ func TestSourceCopyUntrusted(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(base, "damaged", tt.name)
-			if out, err := exec.Command("cp", "-r", ckpt, dir).CombinedOutput(); err != nil {
-				os.MkdirAll(filepath.Dir(dir), 0o755)
-				if out, err = exec.Command("cp", "-r", ckpt, dir).CombinedOutput(); err != nil {
-					t.Fatalf("%v: %s", err, out)
-				}
+			if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := exec.Command("cp", "-r", ckpt, dir).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %s", err, msg)
 			}
 			tt.damage(dir)
 			top := filepath.Join(base, "top", string(rune('a'+i)))
