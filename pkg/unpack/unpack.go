@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path"
 	"path/filepath"
@@ -248,7 +249,7 @@ func (u *unpacker) run(ctx context.Context) error {
 		q := make(chan task, 256)
 		u.queues[i] = q
 		g.Go(func() error {
-			dirs := &dirCache{top: u.root, open: map[string]*os.Root{}}
+			dirs := &dirCache{top: &dir{root: u.root}, open: map[string]*dir{}}
 			defer dirs.close()
 			for t := range q {
 				if err := u.do(ctx, t, dirs); err != nil {
@@ -498,7 +499,7 @@ func (u *unpacker) extractFrom(ctx context.Context, tr *tar.Reader) error {
 		if err := u.sem.Acquire(ctx, held); err != nil {
 			return err
 		}
-		data := make([]byte, w.Size)
+		data := getBuf(w.Size)
 		if _, err := io.ReadFull(tr, data); err != nil {
 			u.sem.Release(held)
 			return err
@@ -628,14 +629,18 @@ func (u *unpacker) do(ctx context.Context, t task, dirs *dirCache) error {
 		return &NotReproducedError{Path: path.Dir(t.name), Err: err}
 	}
 	if t.dir {
-		if err := parent.Mkdir(path.Base(t.name), 0o755); err != nil {
+		if err := parent.root.Mkdir(path.Base(t.name), 0o755); err != nil {
 			return &NotReproducedError{Path: t.name, Err: err}
 		}
 		u.created(t.name)
 		close(t.created)
 		return nil
 	}
-	return u.write(t, parent)
+	err = u.write(t, parent)
+	if t.data != nil {
+		putBuf(t.data)
+	}
+	return err
 }
 
 // dirCacheSize is how many directories a worker keeps open: tar lists a
@@ -643,47 +648,65 @@ func (u *unpacker) do(ctx context.Context, t task, dirs *dirCache) error {
 // files is far.
 const dirCacheSize = 16
 
-// A dirCache holds the roots of the directories a worker filled last, so
-// that creating a file walks no path: every operation is relative to its
+// A dirCache holds the directories a worker filled last, so that
+// creating a file walks no path: every operation is relative to its
 // directory's descriptor (an os.Root resolves each component of a longer
 // name with a syscall of its own).
 type dirCache struct {
-	top   *os.Root
-	open  map[string]*os.Root
+	top   *dir
+	open  map[string]*dir
 	order []string // least recently used first
 }
 
-func (c *dirCache) get(dir string) (*os.Root, error) {
-	if dir == "." {
+// A dir is an open directory of the tree: its root, and on Linux its
+// descriptor for createFile.
+type dir struct {
+	root *os.Root
+	f    *os.File // nil until createFile opens it
+}
+
+func (d *dir) close() {
+	if d.f != nil {
+		d.f.Close()
+	}
+	d.root.Close()
+}
+
+func (c *dirCache) get(name string) (*dir, error) {
+	if name == "." {
 		return c.top, nil
 	}
-	if r, ok := c.open[dir]; ok {
-		if c.order[len(c.order)-1] != dir {
-			c.order = append(slices.DeleteFunc(c.order, func(d string) bool { return d == dir }), dir)
+	if d, ok := c.open[name]; ok {
+		if c.order[len(c.order)-1] != name {
+			c.order = append(slices.DeleteFunc(c.order, func(d string) bool { return d == name }), name)
 		}
-		return r, nil
+		return d, nil
 	}
-	r, err := c.top.OpenRoot(dir)
+	r, err := c.top.root.OpenRoot(name)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.order) == dirCacheSize {
-		c.open[c.order[0]].Close()
+		c.open[c.order[0]].close()
 		delete(c.open, c.order[0])
 		c.order = c.order[1:]
 	}
-	c.open[dir] = r
-	c.order = append(c.order, dir)
-	return r, nil
+	d := &dir{root: r}
+	c.open[name] = d
+	c.order = append(c.order, name)
+	return d, nil
 }
 
 func (c *dirCache) close() {
-	for _, r := range c.open {
-		r.Close()
+	for _, d := range c.open {
+		d.close()
+	}
+	if c.top.f != nil {
+		c.top.f.Close()
 	}
 }
 
-func (u *unpacker) write(t task, dir *os.Root) error {
+func (u *unpacker) write(t task, d *dir) error {
 	w := t.file
 	data := t.data
 	if data == nil {
@@ -695,27 +718,45 @@ func (u *unpacker) write(t task, dir *os.Root) error {
 	if sum := sha256.Sum256(data); !bytes.Equal(sum[:], w.Digest) {
 		return &NotReproducedError{Path: w.Name, Err: fmt.Errorf("content differs from the checkpoint's (SHA-256 %s, was %s): a postUnpack or a custom unpackPhase changes it", hex.EncodeToString(sum[:]), hex.EncodeToString(w.Digest))}
 	}
-	base := path.Base(w.Name)
-	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return &NotReproducedError{Path: w.Name, Err: err}
-	}
-	u.created(w.Name)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(w.Mode.Perm() | w.Mode&fs.ModeSticky)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = dir.Chtimes(base, time.Time{}, time.Unix(0, w.Mtime))
+	created, err := createFile(d, path.Base(w.Name), data, w.Mode.Perm()|w.Mode&fs.ModeSticky, time.Unix(0, w.Mtime))
+	if created {
+		u.created(w.Name)
 	}
 	if err != nil {
 		return &NotReproducedError{Path: w.Name, Err: err}
 	}
 	u.wrote(w.Name, int64(len(data)))
 	return nil
+}
+
+// bufPools hold the buffers files are read into, by powers of two up
+// to 1 MiB: a fresh one for each of a Linux tree's files (1.3 GB in all)
+// costs clearing it and a garbage collection every few megabytes.
+var bufPools [21]sync.Pool
+
+// getBuf returns a buffer of n bytes, not cleared.
+func getBuf(n int64) []byte {
+	if n > 1<<20 {
+		return make([]byte, n)
+	}
+	c := bits.Len64(uint64(n - 1))
+	if n == 0 {
+		c = 0
+	}
+	if p, ok := bufPools[c].Get().(*[]byte); ok {
+		return (*p)[:n]
+	}
+	return make([]byte, n, 1<<c)
+}
+
+// putBuf gives back a buffer of getBuf's once nothing reads it.
+func putBuf(b []byte) {
+	c := cap(b)
+	if c == 0 || c > 1<<20 || c&(c-1) != 0 {
+		return
+	}
+	b = b[:0]
+	bufPools[bits.Len64(uint64(c-1))].Put(&b)
 }
 
 // created notes an entry just created: a top-level one, for Remove.
