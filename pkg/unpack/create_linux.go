@@ -55,3 +55,12 @@ func unixMode(mode fs.FileMode) uint32 {
 	}
 	return m
 }
+
+// inMemory reports whether dir is on a tmpfs or ramfs.
+func inMemory(dir string) bool {
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) != nil {
+		return false
+	}
+	return st.Type == unix.TMPFS_MAGIC || st.Type == unix.RAMFS_MAGIC
+}
