@@ -9,6 +9,7 @@
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
 //	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
+//	vanilla patch-setup [-w] SETUP.SH...
 //	vanilla version
 package main
 
@@ -46,6 +47,9 @@ Commands the setup hook runs in a split build:
 Other commands:
   cache      the local checkpoint cache of vanillaHook builds: ls, stats,
              verify, gc, rm (and the hook's lookup, store, rerun)
+  patch-setup
+             add hook points between the phases to nixpkgs' setup.sh
+             (docs/stdenv-patch.md): print a diff, or write it with -w
   version    print the version
 
 Run 'vanilla COMMAND -h' for a command's flags.
@@ -66,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"restore":     restore,
 		"check-phase": checkPhase,
 		"cache":       cacheCommand,
+		"patch-setup": patchSetup,
 		"late-functions": func(context.Context, []string, io.Writer) error {
 			for _, in := range classify.Default().LateInputs {
 				for _, fn := range in.Functions {
