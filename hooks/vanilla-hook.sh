@@ -319,20 +319,22 @@ _vanillaBegin() {
 
 # _vanillaRestore FLAGS…: restore the checkpoint in $vanillaFrom. The
 # unwrapped stage needs the source unpacked again: files the build did not
-# touch come from it, not from the checkpoint. The helper unpacks them
-# itself from the sources when unpackPhase is stdenv's own (faster: it
-# writes only those files, on several cores, while it verifies the
-# checkpoint); when it cannot reproduce them exactly it changes nothing
+# touch come from it, not from the checkpoint. The helper brings them back
+# itself (faster: it writes only those files, on several cores, while it
+# verifies the checkpoint) from the checkpoint's source copy when it has
+# one (vanillaSourceCopy), or else from the sources when unpackPhase is
+# stdenv's own; when it cannot reproduce them exactly it changes nothing
 # and exits with status 4, and unpackPhase runs as in a plain build.
 _vanillaRestore() {
-    local _vanillaArgs _vanillaSrcArgs _vanillaUnpack='' _vanillaRc=4
+    local _vanillaArgs _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaUnpack='' _vanillaRc=4
     local _vanillaRestoreArgs=(restore -stage "$vanillaStage" -from "${vanillaFrom:?vanilla: vanillaFrom is not set}"
         -fresh "$_vanillaWork/fresh" -script "$_vanillaWork/restore.sh" -builder-pid "$$")
     if [[ "$vanillaStage" == unwrapped || " $* " == *" -tree "* ]] && ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
         _vanillaUnpack=1
     fi
     _vanillaOutputArgs
-    if [[ -n "$_vanillaUnpack" ]] && _vanillaSourceArgs; then
+    if [[ -n "$_vanillaUnpack" ]]; then
+        _vanillaSourceArgs
         if [[ "$vanillaStage" == unwrapped ]]; then
             _vanillaSrcArgs+=(-snapshot "$_vanillaWork/snapshot")
         fi
@@ -343,6 +345,9 @@ _vanillaRestore() {
     if ((_vanillaRc == 4)); then
         if [[ -n "$_vanillaUnpack" ]]; then
             local _vanillaStart=$EPOCHREALTIME
+            if [[ -n "$_vanillaWhy" ]]; then
+                echo "vanilla: unpacking the source again with unpackPhase: $_vanillaWhy"
+            fi
             _vanillaOrig_runPhase unpackPhase
             echo "vanilla: unpacked the source again for the files the build left alone, $(_vanillaSince "$_vanillaStart") s"
             if [[ "$vanillaStage" == unwrapped ]]; then
@@ -356,17 +361,20 @@ _vanillaRestore() {
 }
 
 # _vanillaSourceArgs: set _vanillaSrcArgs to the helper's flags for
-# unpacking the sources itself (-src for each of $srcs, or $src, as
-# unpackPhase reads them); say why and return 1 when unpackPhase must run
-# instead because it is not stdenv's default one: dontUnpack, an
-# unpackPhase or unpackCmd of the package's, code in preUnpack or
-# postUnpack or their hooks (but stdenv's own, which sets
-# SOURCE_DATE_EPOCH: shell state, replayed after the restore). The helper
-# checks what it unpacks by content, so this only saves attempts that
-# would fail.
+# bringing back the files the build left alone itself: -source-copy (the
+# checkpoint's copy of them, when it has one), and -src for each of
+# $srcs, or $src, as unpackPhase reads them (also in _vanillaSrcs) when
+# unpackPhase is stdenv's default one. When it is not, _vanillaWhy says
+# why: dontUnpack, an unpackPhase or unpackCmd of the package's, code in
+# preUnpack or postUnpack or their hooks (but stdenv's own, which sets
+# SOURCE_DATE_EPOCH: shell state, replayed after the restore). The
+# helper checks what it unpacks by content, so this only saves attempts
+# that would fail.
 _vanillaSourceArgs() {
-    _vanillaSrcArgs=()
-    local _vanillaWhy='' _vanillaH _vanillaS
+    _vanillaSrcArgs=(-source-copy -threads "${NIX_BUILD_CORES:-0}")
+    _vanillaSrcs=()
+    _vanillaWhy=''
+    local _vanillaH _vanillaS
     if [[ -n "${dontUnpack-}" ]]; then
         _vanillaWhy="dontUnpack is set"
     elif [[ -n "${unpackPhase-}" ]]; then
@@ -385,11 +393,7 @@ _vanillaSourceArgs() {
             done
         fi
     done
-    if [[ -n "$_vanillaWhy" ]]; then
-        echo "vanilla: unpacking the source again with unpackPhase: $_vanillaWhy"
-        return 1
-    fi
-    local -a _vanillaSrcs
+    [[ -z "$_vanillaWhy" ]] || return 0
     if [[ -n "${srcs:-}" ]]; then
         if [[ -n "${__structuredAttrs-}" ]]; then
             _vanillaSrcs=("${srcs[@]}")
@@ -401,12 +405,11 @@ _vanillaSourceArgs() {
         # shellcheck disable=SC2206
         _vanillaSrcs=($src)
     else
-        return 1
+        _vanillaWhy="the package has neither src nor srcs"
     fi
     for _vanillaS in "${_vanillaSrcs[@]}"; do
         _vanillaSrcArgs+=(-src "$_vanillaS")
     done
-    _vanillaSrcArgs+=(-threads "${NIX_BUILD_CORES:-0}")
 }
 
 # _vanillaSince START: seconds since $EPOCHREALTIME was START, to 0.01 s.
@@ -418,11 +421,18 @@ _vanillaSince() {
 
 # Runs after the vanilla stage's last phase.
 _vanillaSaveCheckpoint() {
-    local _vanillaArgs _vanillaSnapshot=()
+    local _vanillaArgs _vanillaSnapshot=() _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
-        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
+        # The copy of the files the build left alone: vanillaSourceCopy
+        # (true, false, unset: the helper decides from their size and the
+        # sources' formats, which it is given when it could unpack them).
+        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot" -source-copy "${vanillaSourceCopy-auto}")
+        _vanillaSourceArgs
+        for _vanillaS in "${_vanillaSrcs[@]}"; do
+            _vanillaSnapshot+=(-src "$_vanillaS")
+        done
     fi
     "$_vanillaHelper" save -stage vanilla -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
         "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -take-outputs -builder-pid "$$" "${_vanillaArgs[@]}"
@@ -645,11 +655,14 @@ _vanillaCacheResume() {
     # As _vanillaRestore: the helper unpacks the source itself, or exits
     # with status 4 having changed nothing, and unpackPhase runs.
     if ((_vanillaUnpackAt >= 0 && _vanillaUnpackAt <= _vanillaEarlyEnd)); then
-        if _vanillaSourceArgs; then
-            _vanillaRc=0
-            "$_vanillaHelper" "${_vanillaRestoreArgs[@]}" "${_vanillaSrcArgs[@]}" || _vanillaRc=$?
-        fi
+        local _vanillaSrcs _vanillaWhy
+        _vanillaSourceArgs
+        _vanillaRc=0
+        "$_vanillaHelper" "${_vanillaRestoreArgs[@]}" "${_vanillaSrcArgs[@]}" || _vanillaRc=$?
         if ((_vanillaRc == 4)); then
+            if [[ -n "$_vanillaWhy" ]]; then
+                echo "vanilla: unpacking the source again with unpackPhase: $_vanillaWhy"
+            fi
             _vanillaOrig_runPhase unpackPhase
         fi
     fi
@@ -728,6 +741,16 @@ _vanillaCacheStore() {
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
+    fi
+    # A source copy for the entry after buildPhase only (resuming after
+    # installPhase unpacks the sources): the cache holds one per build.
+    if [[ -e "$_vanillaWork/snapshot" && "$1" == build ]]; then
+        local _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS
+        _vanillaSnapshot+=(-source-copy "${vanillaSourceCopy-auto}")
+        _vanillaSourceArgs
+        for _vanillaS in "${_vanillaSrcs[@]}"; do
+            _vanillaSnapshot+=(-src "$_vanillaS")
+        done
     fi
     "$_vanillaHelper" cache store -dir "$_vanillaCacheDir" -point "$1" -name "$name" -top "$NIX_BUILD_TOP" \
         "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end-$1" \

@@ -13,6 +13,7 @@ _debianPackages=(
     cmake meson ninja-build pkgconf python3 autoconf automake libtool patchelf texinfo flex bison
     zstd shellcheck gnuplot-nox rsync
     pngcheck unzip zip lz4 gdb scons
+    clang lld
 )
 
 _ensureDebianPackages() {

@@ -177,7 +177,7 @@ func cacheRestore(ctx context.Context, args []string, stdout io.Writer) error {
 	return resume.Restore(ctx, resume.RestoreOptions{
 		Cache: c, Key: *key, Point: cachekey.Point(*point), Top: *b.top, Fresh: *b.fresh, Script: *script,
 		Earlier: *earlier, Outputs: b.outs, Attrs: attrs, Log: stdout,
-		Sources: src.srcs, SourceThreads: *src.threads,
+		Sources: src.srcs, SourceThreads: *src.threads, SourceCopy: *src.copy,
 	})
 }
 
@@ -189,8 +189,13 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	snap := fs.String("snapshot", "", "the snapshot taken after unpackPhase, if any")
 	end := fs.String("end", "", "the shell state at the resume point")
 	maxSize := fs.String("max-size", "", "the cache's size limit for this build (vanillaCacheMaxSize)")
+	sc := addSourceCopyFlags(fs)
 	if err := parse(fs, stdout, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
 		return err
+	}
+	copyPolicy, err := sc.policy()
+	if err != nil {
+		return usageError{err}
 	}
 	var limit int64
 	if *maxSize != "" {
@@ -206,7 +211,7 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	return resume.Store(resume.StoreOptions{
 		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *b.top, Snapshot: *snap,
-		Fresh: *b.fresh, End: *end, Outputs: b.outs, MaxSize: limit, Log: stdout,
+		Fresh: *b.fresh, End: *end, Outputs: b.outs, MaxSize: limit, SourceCopy: copyPolicy, Log: stdout,
 	})
 }
 

@@ -9,6 +9,7 @@
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
 //	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
+//	vanilla explain [--json] [-depth N] [-f FILE] OLD NEW
 //	vanilla patch-setup [-w] SETUP.SH...
 //	vanilla version
 package main
@@ -47,6 +48,7 @@ Commands the setup hook runs in a split build:
 Other commands:
   cache      the local checkpoint cache of vanillaHook builds: ls, stats,
              verify, gc, rm (and the hook's lookup, store, rerun)
+  explain    why a derivation rebuilds, and what a split build reuses
   patch-setup
              add hook points between the phases to nixpkgs' setup.sh
              (docs/stdenv-patch.md): print a diff, or write it with -w
@@ -70,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"restore":     restore,
 		"check-phase": checkPhase,
 		"cache":       cacheCommand,
+		"explain":     explainCommand,
 		"patch-setup": patchSetup,
 		"late-functions": func(context.Context, []string, io.Writer) error {
 			for _, in := range classify.Default().LateInputs {
@@ -208,6 +211,7 @@ func (o outputs) Set(s string) error {
 type sourceFlags struct {
 	srcs    []string
 	threads *int
+	copy    *bool
 }
 
 func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
@@ -220,6 +224,7 @@ func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 		return nil
 	})
 	s.threads = fs.Int("threads", 0, "threads for the sources' decompressor (NIX_BUILD_CORES); 0: all")
+	s.copy = fs.Bool("source-copy", false, "unpack the checkpoint's source copy instead of the sources when it has one; with neither, exit with status 4")
 	return s
 }
 
@@ -286,8 +291,13 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
+	sc := addSourceCopyFlags(fs)
 	if err := parse(fs, stdout, args, "stage", "to", "top", "fresh", "end"); err != nil {
 		return err
+	}
+	copyPolicy, err := sc.policy()
+	if err != nil {
+		return usageError{err}
 	}
 	name2, err := stage.Parse(*st)
 	if err != nil {
@@ -299,7 +309,8 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
-		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, From: *from, Log: stdout,
+		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, From: *from,
+		SourceCopy: copyPolicy, Log: stdout,
 	})
 	return err
 }
@@ -351,7 +362,7 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	res, err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs,
-		Sources: src.srcs, SourceThreads: *src.threads, Snapshot: *snap,
+		Sources: src.srcs, SourceThreads: *src.threads, SourceCopy: *src.copy, Snapshot: *snap,
 	})
 	res.WriteLog(stdout)
 	return err

@@ -15,8 +15,12 @@ func (r *RestoreResult) WriteLog(w io.Writer) {
 		return
 	}
 	if u := res.Unpacked; u != nil {
-		fmt.Fprintf(w, "vanilla: unpacked the source again itself, only the %s files the build left alone (%s), %s\n",
-			count(u.Files), size(u.Bytes), seconds(u.Elapsed))
+		from := ""
+		if res.FromSourceCopy {
+			from = " from the checkpoint's source copy"
+		}
+		fmt.Fprintf(w, "vanilla: unpacked the source again itself%s, only the %s files the build left alone (%s), %s\n",
+			from, count(u.Files), size(u.Bytes), seconds(u.Elapsed))
 	}
 	fmt.Fprintf(w, "vanilla: restored %s in %s files from %s", size(res.Bytes), count(res.Files), r.From)
 	for _, part := range []struct {

@@ -80,8 +80,13 @@ type SaveOptions struct {
 	// restore; Save reports the files its phases rebuilt since.
 	Restored string
 	// From is the checkpoint the stage restored, if any: its outputs'
-	// store hashes must not be left in this stage's outputs.
+	// store hashes must not be left in this stage's outputs, and the
+	// digests of the files it left to the source need not be computed
+	// again (checkpoint.SaveOptions.Previous).
 	From string
+	// SourceCopy decides whether the checkpoint gets a copy of the files
+	// left to the source (checkpoint.SaveOptions.SourceCopy).
+	SourceCopy func(files int, bytes int64) bool
 	// Log receives one line saying what was saved.
 	Log io.Writer
 }
@@ -148,6 +153,10 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		Skip:     Skip,
 		Snapshot: snap,
 		Outputs:  opts.Outputs,
+		// The snapshot was taken after the restore's unpack, which
+		// checked every file the earlier checkpoint left to the source.
+		Previous:   opts.From,
+		SourceCopy: opts.SourceCopy,
 		Warn: func(msg string) {
 			if opts.Log != nil {
 				fmt.Fprintf(opts.Log, "vanilla: warning: %s\n", msg)
@@ -176,6 +185,9 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 			size(m.Stats.Bytes), count(m.Stats.Files), size(m.Stats.Compressed))
 		if m.Stats.Pristine > 0 {
 			fmt.Fprintf(opts.Log, ", %s files (%s) left to the source", count(m.Stats.Pristine), size(m.Stats.PristineBytes))
+		}
+		if m.Stats.SourceCopy > 0 {
+			fmt.Fprintf(opts.Log, ", copied (%s compressed)", size(m.Stats.SourceCopy))
 		}
 		fmt.Fprintf(opts.Log, ", %s\n", seconds(time.Since(start)))
 	}
@@ -228,6 +240,9 @@ type RestoreOptions struct {
 	// When it cannot, Restore fails with an *unpack.NotReproducedError
 	// having changed nothing: run unpackPhase and restore without them.
 	Sources []string
+	// SourceCopy unpacks the checkpoint's source copy in place of
+	// Sources when it has one (checkpoint.RestoreOptions.SourceCopy).
+	SourceCopy bool
 	// SourceThreads is NIX_BUILD_CORES, for the sources' decompressor.
 	SourceThreads int
 	// Snapshot, with Sources, is where to write the snapshot of Top
@@ -280,7 +295,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 		Tree:    opts.Stage == Unwrapped || opts.Tree,
 		Outputs: opts.Outputs,
 		Keep:    Skip,
-		Sources: opts.Sources, SourceThreads: opts.SourceThreads,
+		Sources: opts.Sources, SourceThreads: opts.SourceThreads, SourceCopy: opts.SourceCopy,
 		Unpacked: func() error {
 			if opts.Snapshot == "" {
 				return nil

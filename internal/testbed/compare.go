@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nix-vanilla/nix-vanilla/pkg/codesign"
 	"github.com/nix-vanilla/nix-vanilla/pkg/digest"
 	"github.com/nix-vanilla/nix-vanilla/pkg/elfid"
 )
@@ -35,7 +37,12 @@ type Comparison struct {
 	// by their output paths are mapped (SHA256SUMS, RECORD); PycHashOnly
 	// hash-based .pyc files equal but for the source hash they record.
 	DigestOnly, PycHashOnly int
-	sums                    *digest.Replacer
+	// UUIDOnly counts Mach-O files equal but for their LC_UUIDs (lld
+	// makes a new one at every link) and the code signature hashes of
+	// the pages holding them, once the first build's file, mapped, has
+	// its signature recomputed; UUIDHashes counts the hashes left out.
+	UUIDOnly, UUIDHashes int
+	sums                 *digest.Replacer
 }
 
 // CompareOutputs compares every output of a with the output of the same
@@ -146,8 +153,14 @@ func (c *Comparison) compareTree(mapping *strings.Replacer, a, b string) error {
 		if err != nil {
 			return err
 		}
+		orig := da
 		da = []byte(mapping.Replace(string(da)))
 		if bytes.Equal(da, db) {
+			continue
+		}
+		if n, ok := machoUUIDOnly(orig, da, db); ok {
+			c.UUIDOnly++
+			c.UUIDHashes += n
 			continue
 		}
 		// A digest over content that names the output path is equal when
@@ -201,6 +214,92 @@ func gunzipBoth(a, b []byte) (ua, ub []byte, ok bool) {
 	}
 	ub, ok = gunzip(b)
 	return ua, ub, ok
+}
+
+// machoUUIDOnly reports whether a (mapped from orig) and b are Mach-O
+// files equal once a's code signature hashes are recomputed for the
+// mapped bytes and both are taken without their UUIDs (see withoutUUID),
+// and how many hashes that left out of each.
+func machoUUIDOnly(orig, a, b []byte) (int, bool) {
+	if len(a) != len(orig) || len(a) != len(b) || !codesign.IsMachO(a) {
+		return 0, false
+	}
+	a = bytes.Clone(a)
+	if _, err := codesign.Fix(a, orig); err != nil {
+		return 0, false
+	}
+	ma, n, err := withoutUUID(a)
+	if err != nil {
+		return 0, false
+	}
+	mb, _, err := withoutUUID(b)
+	return n, err == nil && bytes.Equal(ma, mb)
+}
+
+// withoutUUID returns a copy of a Mach-O file with the LC_UUID of every
+// slice zeroed, and the hash of every page holding it in each of the
+// slice's CodeDirectories, and how many hashes that zeroed.
+func withoutUUID(data []byte) ([]byte, int, error) {
+	f, err := codesign.Parse(data)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := bytes.Clone(data)
+	n := 0
+	for _, s := range f.Slices {
+		if s.UUID < 0 {
+			continue
+		}
+		clear(out[s.UUID : s.UUID+16])
+		if s.Signature == nil {
+			continue
+		}
+		for _, d := range s.Signature.Directories {
+			first, last := d.PageOf(s.UUID-s.Offset), d.PageOf(s.UUID+15-s.Offset)
+			for p := max(first, 0); first >= 0 && p <= last; p++ {
+				clear(out[d.SlotOffset(p) : d.SlotOffset(p)+d.HashSize])
+				n++
+			}
+		}
+	}
+	return out, n, nil
+}
+
+// machOSignatures checks the code signature of every Mach-O file in
+// outs, page hash by page hash (pkg/codesign's Verify), and returns how
+// many files it checked, how many of their slices were signed, and an
+// error naming every file whose signature does not verify.
+func machOSignatures(outs Outputs) (files, signed int, err error) {
+	var bad []error
+	for _, root := range outs {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil || !codesign.IsMachO(data) {
+				return err
+			}
+			f, err := codesign.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			files++
+			for _, s := range f.Slices {
+				if s.Signature != nil {
+					signed++
+				}
+			}
+			if err := codesign.Verify(data); err != nil {
+				bad = append(bad, fmt.Errorf("%s: %w", p, err))
+			}
+			return nil
+		})
+		if err != nil {
+			return files, signed, err
+		}
+	}
+	return files, signed, errors.Join(bad...)
 }
 
 // withoutBuildID returns a copy of an ELF file's bytes with the GNU

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fixtureArgs are nix-build arguments for a fixture, plain or split.
@@ -56,9 +57,40 @@ func TestSplitEquivalence(t *testing.T) {
 			if err := bed.Check(context.Background(), name, split); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d files equal, %d of them but for the build-id note, %d only once decompressed", c.Files, c.BuildIDOnly, c.GzipOnly)
+			if _, _, err := machOSignatures(split); err != nil {
+				t.Error(err)
+			}
+			t.Logf("%d files equal, %d of them but for the build-id note, %d only once decompressed, %d but for LC_UUID (%d page hashes left out)",
+				c.Files, c.BuildIDOnly, c.GzipOnly, c.UUIDOnly, c.UUIDHashes)
 		})
 	}
+}
+
+// TestMachOSignatures builds the macho fixture plain and split: every
+// Mach-O file it installs has all its slices signed, and every page hash
+// verifies (pkg/codesign's verifier, no Apple tool), in both builds. The
+// split build's files are equal to the plain build's but for LC_UUID.
+func TestMachOSignatures(t *testing.T) {
+	plain, err := bed.Build(context.Background(), t.TempDir(), fixtureArgs("macho", false)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, c := compareBuilds(t, bed, fixtureArgs("macho", false), fixtureArgs("macho", true))
+	for _, outs := range []Outputs{plain, split} {
+		files, signed, err := machOSignatures(outs)
+		if err != nil {
+			t.Error(err)
+		}
+		// hello-arm64, hello-x86_64, libgreet.dylib, and the universal
+		// file's two slices.
+		if files != 4 || signed != 5 {
+			t.Errorf("%s: %d Mach-O files with %d signed slices, want 4 and 5", outs["out"], files, signed)
+		}
+	}
+	if c.UUIDOnly != 4 {
+		t.Errorf("%d Mach-O files differ from the plain build's by their UUIDs, want 4 (lld makes a new UUID at every link)", c.UUIDOnly)
+	}
+	t.Logf("%d Mach-O files equal but for LC_UUID, %d page hashes left out of the comparison", c.UUIDOnly, c.UUIDHashes)
 }
 
 // TestBuildIDsRecomputed checks the build-ids themselves on unstripped
@@ -338,20 +370,29 @@ func TestUpToDateAfterRestore(t *testing.T) {
 	}
 }
 
-// TestSandboxOff builds a CMake fixture split and plain with the sandbox
-// off, where the build directory is under $TMPDIR instead of /build, and
-// compares them.
+// TestSandboxOff builds fixtures split and plain with the sandbox off,
+// where the build directory is under $TMPDIR instead of /build and moves
+// between stages (as on darwin, whose builders mostly run without one),
+// and compares them: a CMake project, and the Mach-O files of the macho
+// fixture, whose signatures must verify there too.
 func TestSandboxOff(t *testing.T) {
-	ctx := context.Background()
 	off := bed.With("sandbox = false")
-	// A marker attribute gives derivations the sandboxed tests have not
-	// built already.
-	expr := func(split bool) string {
-		return fmt.Sprintf(`(import %q { split = %v; }).cmake-ninja.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split)
-	}
-	split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
-	if err := bed.Check(ctx, "cmake-ninja", split); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"cmake-ninja", "macho"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// A marker attribute gives derivations the sandboxed tests
+			// have not built already.
+			expr := func(split bool) string {
+				return fmt.Sprintf(`(import %q { split = %v; }).%s.overrideAttrs { sandboxOff = true; }`, bed.Path("testdata/fixtures"), split, name)
+			}
+			split, _ := compareBuilds(t, off, []string{"-E", expr(false)}, []string{"-E", expr(true)})
+			if err := bed.Check(context.Background(), name, split); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := machOSignatures(split); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
@@ -534,8 +575,9 @@ in p.overrideAttrs (%s))`,
 // TestUnpackItself: the unwrapped stage unpacks a tarball source itself
 // (no unpackPhase), and falls back to unpackPhase, saying why, for a
 // postUnpack (which the hook sees) and for a second tarball that
-// overwrites a file of the first (which the helper finds); the outputs are
-// the plain build's each time.
+// overwrites a file of the first (which the helper finds); with
+// vanillaSourceCopy it unpacks the checkpoint's copy, postUnpack or not.
+// The outputs are the plain build's each time.
 func TestUnpackItself(t *testing.T) {
 	// A second tarball that overwrites a file of the first, as tar does.
 	overlaid := `old: { srcs = [ old.src (pkgs.stdenvNoCC.mkDerivation { name = "overlay.tar.gz"; dontUnpack = true;
@@ -548,6 +590,13 @@ func TestUnpackItself(t *testing.T) {
 		{"tarball", "{ }", "vanilla: unpacked the source again itself, only the 12 files the build left alone", false},
 		{"postUnpack", `{ postUnpack = "echo unpacked"; }`, "vanilla: unpacking the source again with unpackPhase: the package has a postUnpack", true},
 		{"overlaid", overlaid, `"tarball-1.0/data/n1": 2 bytes in the tarball, 9 in the checkpoint; unpacking with unpackPhase instead`, true},
+		// The source copy brings back what the sources cannot: here a
+		// file postUnpack made, which installPhase lists and sums.
+		{"source copy", `{ vanillaSourceCopy = true; }`, "vanilla: unpacked the source again itself from the checkpoint's source copy, only the 12 files the build left alone", false},
+		{"source copy, postUnpack", `{ vanillaSourceCopy = true; postUnpack = "echo made by postUnpack > tarball-1.0/data/n0; touch -d @1700000000 tarball-1.0/data/n0"; }`,
+			"vanilla: unpacked the source again itself from the checkpoint's source copy, only the 13 files the build left alone", false},
+		{"no source copy, postUnpack", `{ vanillaSourceCopy = false; postUnpack = "echo made by postUnpack > tarball-1.0/data/n0; touch -d @1700000000 tarball-1.0/data/n0"; }`,
+			"vanilla: unpacking the source again with unpackPhase: the package has a postUnpack", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -568,5 +617,52 @@ func TestUnpackItself(t *testing.T) {
 				t.Errorf("unpackPhase ran: %v, want %v", ran, tc.unpackPhase)
 			}
 		})
+	}
+}
+
+// TestSourceCopyHookMode: in hook mode the entry after buildPhase gets a
+// source copy (vanillaSourceCopy), and a postInstall change resumes from
+// it without unpackPhase, to the plain build's outputs.
+func TestSourceCopyHookMode(t *testing.T) {
+	cache, b := hookCache(t)
+	ctx := context.Background()
+	stamp := fmt.Sprint(time.Now().UnixNano())
+	expr := func(hook bool, change string) []string {
+		return []string{"-E", fmt.Sprintf(`((import %q { hook = %v; cacheDir = %q; stamp = %q; %s }).tarball.overrideAttrs { vanillaSourceCopy = true; })`,
+			bed.Path("testdata/fixtures"), hook, cache, stamp, change)}
+	}
+	for _, step := range []struct {
+		change string
+		want   string
+	}{
+		{"", "vanilla: cache: stored"},
+		{`change = "postInstall";`, "vanilla: unpacked the source again itself from the checkpoint's source copy, only the 12 files the build left alone"},
+	} {
+		plain, err := b.Build(ctx, t.TempDir(), expr(false, step.change)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drv, err := b.Instantiate(ctx, expr(true, step.change)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooked, err := b.Build(ctx, t.TempDir(), expr(true, step.change)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := CompareOutputs(plain, hooked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range c.Differences {
+			t.Errorf("%s: hooked and plain builds differ: %s", orFirst(step.change), d)
+		}
+		log := buildLog(t, drv)
+		if !strings.Contains(log, step.want) {
+			t.Errorf("%s: the build log lacks %q:\n%s", orFirst(step.change), step.want, tail(log, 40))
+		}
+		if step.change != "" && strings.Contains(log, "Running phase: unpackPhase") {
+			t.Errorf("the resumed build ran unpackPhase:\n%s", tail(log, 40))
+		}
 	}
 }

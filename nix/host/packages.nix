@@ -37,6 +37,7 @@ in
     pkg-config-unwrapped
     python3
     patchelf
+    machoCross
     perl
     autoconf
     automake

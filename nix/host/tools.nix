@@ -117,6 +117,25 @@ rec {
     programs = [ "patchelf" ];
   };
 
+  # clang and lld's Mach-O linker, which cross-compile and link macOS
+  # executables and dylibs without an SDK (testdata/fixtures/macho).
+  # Debian installs the linker as ld64.lld-<version> and in
+  # /usr/lib/llvm-<version>/bin, never as ld64.lld on PATH.
+  machoCross = hostTool {
+    pname = "macho-cross";
+    programs = [ "clang" ];
+    postInstall = ''
+      [ -x /usr/bin/clang ] || { echo "macho-cross: no clang on the host (apt-get install clang)" >&2; exit 1; }
+      for ld in /usr/bin/ld64.lld /usr/bin/ld64.lld-* /usr/lib/llvm-*/bin/ld64.lld; do
+        if [ -x "$ld" ]; then
+          ln -s "$ld" "$out/bin/ld64.lld"
+          break
+        fi
+      done
+      [ -e "$out/bin/ld64.lld" ] || { echo "macho-cross: no ld64.lld on the host (apt-get install lld)" >&2; exit 1; }
+    '';
+  };
+
   perl = hostTool {
     pname = "perl";
     programs = [ "perl" ];

@@ -57,12 +57,41 @@ var inputLists = []string{
 
 // Compute returns the key of point for a build with attributes attrs.
 func Compute(attrs drvattrs.Attrs, point Point) (*Key, error) {
+	kept, dropped, err := covered(attrs, point)
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{Point: point, Attrs: map[string]string{}, Dropped: dropped}
+	h := sha256.New()
+	fmt.Fprintf(h, "nix-vanilla cache key %d %s\n", Version, point)
+	for _, name := range slices.Sorted(maps.Keys(kept)) {
+		d := sha256.Sum256([]byte(name + "\x00" + kept[name]))
+		k.Attrs[name] = hex.EncodeToString(d[:8])
+		fmt.Fprintf(h, "%s %x\n", name, d)
+	}
+	// The outputs' names (not their paths) shape the build.
+	fmt.Fprintf(h, "outputs %q\n", outputNames(attrs))
+	k.Sum = hex.EncodeToString(h.Sum(nil))
+	return k, nil
+}
+
+// Values returns the attributes the key of point covers, with the values
+// its digests ([Key.Attrs]) are computed over: output paths replaced by
+// "<output NAME>" (so /nix/store/<output out>-hello-1.0), late inputs left out of the input lists. It is what a
+// miss can show of the attributes that differ.
+func Values(attrs drvattrs.Attrs, point Point) (drvattrs.Attrs, error) {
+	kept, _, err := covered(attrs, point)
+	return kept, err
+}
+
+// covered returns the attributes the key of point covers, normalised,
+// and the late inputs left out.
+func covered(attrs drvattrs.Attrs, point Point) (drvattrs.Attrs, []string, error) {
 	if point != Build && point != Install {
-		return nil, fmt.Errorf("cachekey: unknown resume point %q", point)
+		return nil, nil, fmt.Errorf("cachekey: unknown resume point %q", point)
 	}
 	late := lateAfter(attrs, point)
 	outputs := outputNames(attrs)
-	k := &Key{Point: point, Attrs: map[string]string{}}
 	kept := drvattrs.Attrs{}
 	for name, v := range attrs {
 		switch {
@@ -88,20 +117,11 @@ func Compute(attrs drvattrs.Attrs, point Point) (*Key, error) {
 			kept[name] = r.Replace(v)
 		}
 	}
+	var dropped []string
 	if point == Build {
-		k.Dropped = dropLateInputs(kept, attrs)
+		dropped = dropLateInputs(kept, attrs)
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "nix-vanilla cache key %d %s\n", Version, point)
-	for _, name := range slices.Sorted(maps.Keys(kept)) {
-		d := sha256.Sum256([]byte(name + "\x00" + kept[name]))
-		k.Attrs[name] = hex.EncodeToString(d[:8])
-		fmt.Fprintf(h, "%s %x\n", name, d)
-	}
-	// The outputs' names (not their paths) shape the build.
-	fmt.Fprintf(h, "outputs %q\n", outputs)
-	k.Sum = hex.EncodeToString(h.Sum(nil))
-	return k, nil
+	return kept, dropped, nil
 }
 
 // outputNames are the build's output names: the words of outputs, or the

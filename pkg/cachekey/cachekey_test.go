@@ -137,3 +137,38 @@ func TestAttrsNameTheChange(t *testing.T) {
 		t.Error("an unknown point: no error")
 	}
 }
+
+// TestValues checks that Values returns what the key's digests cover:
+// the same names, output paths replaced, late attributes and inputs gone.
+func TestValues(t *testing.T) {
+	a := with("nativeBuildInputs", zlib+" "+wrapper, "postFixup", "wrapProgram $out/bin/hello")
+	for _, p := range []Point{Build, Install} {
+		v, err := Values(a, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := Compute(a, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := slices.Sorted(maps.Keys(v)), slices.Sorted(maps.Keys(k.Attrs)); !slices.Equal(got, want) {
+			t.Errorf("%s: Values names %q, the key covers %q", p, got, want)
+		}
+		if _, ok := v["postFixup"]; ok {
+			t.Errorf("%s: Values has the final attribute postFixup", p)
+		}
+		if got := v["makeFlags"]; got != "PREFIX="+store+"<output out>-hello-1.0 -frandom-seed=<output out>" {
+			t.Errorf("%s: makeFlags = %q, want the output path replaced", p, got)
+		}
+		wantInputs := zlib + " " + wrapper
+		if p == Build {
+			wantInputs = zlib
+		}
+		if got := v["nativeBuildInputs"]; got != wantInputs {
+			t.Errorf("%s: nativeBuildInputs = %q, want %q", p, got, wantInputs)
+		}
+	}
+	if _, err := Values(a, "fixup"); err == nil {
+		t.Error("Values accepted an unknown point")
+	}
+}

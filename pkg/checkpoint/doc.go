@@ -27,13 +27,14 @@
 // neither saved nor restored.
 //
 // After the rewrite, Restore keeps valid what covers rewritten bytes:
-// GNU build-ids, PNG chunk CRCs, tar header checksums and the CRC-32 of
-// stored zip members (before any digest is compared), hash-based .pyc
-// files, .gnu_debuglink CRCs, digests of rewritten files written in other
-// files (SHA256SUMS, RECORD) and ninja logs; and it rewrites nixpkgs'
-// -frandom-seed= values. A PNG, tar or zip file whose checksums cannot be
-// recomputed (a zip64 archive, a signed jar, a file it cannot read) fails
-// the restore with a *ChecksumError naming it. RestoreOptions.Skip turns
+// GNU build-ids, PNG chunk CRCs, tar header checksums, the CRC-32 of
+// stored zip members and the page hashes of ad-hoc Mach-O code signatures
+// (before any digest is compared), hash-based .pyc files, .gnu_debuglink
+// CRCs, digests of rewritten files written in other files (SHA256SUMS,
+// RECORD) and ninja logs; and it rewrites nixpkgs' -frandom-seed= values.
+// A PNG, tar, zip or Mach-O file whose checksums cannot be recomputed (a
+// zip64 archive, a signed jar, a Mach-O file signed with a certificate, a
+// file it cannot read) fails the restore with a *ChecksumError naming it. RestoreOptions.Skip turns
 // single fix-ups off ([Fixups]), at the price of outputs that differ from
 // the plain build's where they apply; the check for hashes inside
 // compressed data always runs.

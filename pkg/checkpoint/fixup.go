@@ -38,13 +38,16 @@ const (
 	// file differs from a plain build's, and debuginfod or a debug
 	// directory finds its debug file under the old id.
 	BuildIDs Fixups = 1 << iota
-	// Checksums recomputes the checksums PNG, tar and zip files keep
-	// over their own rewritten bytes (chunk CRCs, header checksums,
-	// CRC-32s of stored members), and refuses a rewritten file whose
-	// checksums cannot be recomputed (zip64, a signed jar, fonts,
-	// gettext catalogues, ICC profiles, Mach-O). Skipped, those files
-	// keep stale checksums, which libpng, tar and unzip reject, and
-	// none is refused.
+	// Checksums recomputes the checksums PNG, tar, zip and Mach-O files
+	// keep over their own rewritten bytes (chunk CRCs, header checksums,
+	// CRC-32s of stored members, the page and special slot hashes of an
+	// ad-hoc code signature, thin or universal: pkg/codesign), and
+	// refuses a rewritten file whose checksums cannot be recomputed
+	// (zip64, a signed jar, a Mach-O file signed with a certificate,
+	// fonts, gettext catalogues, ICC profiles). Skipped, those files keep
+	// stale checksums, which libpng, tar and unzip reject and which get a
+	// signed Mach-O program killed at launch on Apple silicon, and none
+	// is refused.
 	Checksums
 	// Pycs gives hash-based .pyc files the hash of their rewritten
 	// source. Skipped, they keep the old source's hash: Python ignores
@@ -143,8 +146,8 @@ func (x *extractor) fixup(ctx context.Context) error {
 
 // perFile remembers the digests of every rewritten file as the checkpoint
 // held it, looks for old hashes inside compressed data, recomputes
-// build-ids and the checksums of PNG, tar and zip files (unless skipped),
-// in parallel.
+// build-ids and the checksums of PNG, tar, zip and Mach-O files (unless
+// skipped), in parallel.
 func (x *extractor) perFile(ctx context.Context) error {
 	if x.rw.Len() == 0 {
 		return nil

@@ -3,14 +3,15 @@ package checkpoint
 import (
 	"fmt"
 
+	"github.com/nix-vanilla/nix-vanilla/pkg/codesign"
 	"github.com/nix-vanilla/nix-vanilla/pkg/pngcrc"
 	"github.com/nix-vanilla/nix-vanilla/pkg/tarsum"
 	"github.com/nix-vanilla/nix-vanilla/pkg/zipcrc"
 )
 
 // ChecksumError reports a file whose own checksums over rewritten bytes
-// (PNG chunk CRCs, tar header checksums, CRC-32s of stored zip members)
-// could not be recomputed.
+// (PNG chunk CRCs, tar header checksums, CRC-32s of stored zip members,
+// Mach-O code signature hashes) could not be recomputed.
 type ChecksumError struct {
 	Path string
 	Err  error
@@ -50,6 +51,8 @@ func nestedSums(name string, cur, orig []byte, depth int) (int, error) {
 		n, err = zipcrc.Fix(cur, orig, inner)
 	case tarsum.IsTar(orig):
 		n, err = tarsum.Fix(cur, orig, inner)
+	case codesign.IsMachO(orig):
+		n, err = codesign.Fix(cur, orig)
 	default:
 		if what := unhandledSums(orig); what != "" {
 			err = fmt.Errorf("it is %s, whose checksums over its bytes this restore does not recompute", what)
@@ -64,8 +67,8 @@ func nestedSums(name string, cur, orig []byte, depth int) (int, error) {
 // unhandledSums names the formats that keep checksums over their own bytes
 // which no fix-up here recomputes, so that a rewritten one is refused
 // rather than left stale: TrueType and OpenType fonts (table checksums),
-// ICC profiles (profile ID), gettext catalogues (hash table over msgids)
-// and thin Mach-O binaries (code signature page hashes).
+// ICC profiles (profile ID) and gettext catalogues (hash table over
+// msgids).
 func unhandledSums(b []byte) string {
 	if len(b) < 4 {
 		return ""
@@ -77,8 +80,6 @@ func unhandledSums(b []byte) string {
 		}
 	case m == "\xde\x12\x04\x95" || m == "\x95\x04\x12\xde":
 		return "a gettext message catalogue (.mo)"
-	case m == "\xfe\xed\xfa\xce" || m == "\xfe\xed\xfa\xcf" || m == "\xce\xfa\xed\xfe" || m == "\xcf\xfa\xed\xfe":
-		return "a Mach-O binary"
 	}
 	if len(b) >= 40 && string(b[36:40]) == "acsp" {
 		return "an ICC colour profile"

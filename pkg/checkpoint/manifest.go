@@ -64,6 +64,9 @@ type Stats struct {
 	SparseSize int64 `json:"sparseSize,omitempty"`
 	// Compressed is the size of tree.tar.zst.
 	Compressed int64 `json:"compressed"`
+	// SourceCopy is the size of the source copy, if there is one
+	// ([SourceCopyFile]).
+	SourceCopy int64 `json:"sourceCopy,omitempty"`
 }
 
 // CorruptError reports a checkpoint that cannot be read back: missing,

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -43,6 +44,14 @@ type RestoreOptions struct {
 	// with an *unpack.NotReproducedError having changed nothing, and the
 	// caller unpacks the source its own way and restores without Sources.
 	Sources []string
+	// SourceCopy, with Tree, brings back the pristine files from the
+	// checkpoint's source copy ([SourceCopyFile]) when it has one, in
+	// place of Sources; without a copy Sources are used, and with
+	// neither Restore fails with an *unpack.NotReproducedError having
+	// changed nothing. The copy is untrusted like the rest of the
+	// checkpoint: every file taken from it is checked against the
+	// pristine list, and reading it stops at [SourceCopyLimit].
+	SourceCopy bool
 	// SourceThreads is the number of threads the decompressor of Sources
 	// may use (NIX_BUILD_CORES); 0 means all.
 	SourceThreads int
@@ -90,6 +99,9 @@ type Result struct {
 	// Unpacked reports how RestoreOptions.Sources were unpacked; nil
 	// without them.
 	Unpacked *unpack.Result
+	// FromSourceCopy says that Unpacked unpacked the checkpoint's source
+	// copy (RestoreOptions.SourceCopy), not Sources.
+	FromSourceCopy bool
 	// Warnings are things worth one line in the build log each.
 	Warnings []string
 	// Rewrite maps the checkpoint's text to the restoring build's: store
@@ -167,11 +179,20 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	// The source is unpacked while the archive is verified (unpacked
 	// files are new ones: nothing is changed before the verification
 	// ends, and they are removed if it fails).
+	sources, limit := opts.Sources, int64(0)
+	if opts.Tree && opts.SourceCopy {
+		if m.Stats.SourceCopy > 0 {
+			sources, limit = []string{filepath.Join(opts.Dir, SourceCopyFile)}, SourceCopyLimit(m)
+			res.FromSourceCopy = true
+		} else if len(sources) == 0 {
+			return nil, &unpack.NotReproducedError{Err: errors.New("the checkpoint has no source copy, and no sources were given")}
+		}
+	}
 	unpacked := make(chan error, 1)
 	uctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if opts.Tree && opts.Sources != nil {
-		go func() { unpacked <- x.unpack(uctx, pristine) }()
+	if opts.Tree && sources != nil {
+		go func() { unpacked <- x.unpack(uctx, pristine, sources, limit) }()
 	} else {
 		unpacked <- nil
 	}
@@ -223,14 +244,15 @@ func (x *extractor) verifyAndPrecheck(ctx context.Context) (int, error) {
 	return x.precheck(ctx)
 }
 
-// unpack brings back the pristine files from opts.Sources.
-func (x *extractor) unpack(ctx context.Context, pristine []pristineEntry) error {
+// unpack brings back the pristine files from sources, reading at most
+// limit bytes of tar data from them (0: no limit).
+func (x *extractor) unpack(ctx context.Context, pristine []pristineEntry, sources []string, limit int64) error {
 	files := make([]unpack.File, len(pristine))
 	for i := range pristine {
 		e := &pristine[i]
 		files[i] = unpack.File{Name: e.name(), Size: e.Size, Mode: e.Mode, Mtime: e.Mtime, Digest: e.Digest}
 	}
-	res, err := unpack.Unpack(ctx, unpack.Options{Top: x.opts.Top, Sources: x.opts.Sources, Files: files, Threads: x.opts.SourceThreads})
+	res, err := unpack.Unpack(ctx, unpack.Options{Top: x.opts.Top, Sources: sources, Files: files, Threads: x.opts.SourceThreads, Limit: limit})
 	if err != nil {
 		return err
 	}

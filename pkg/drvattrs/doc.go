@@ -16,7 +16,10 @@
 // not made from the same package, which is what lib.overrideDerivation does
 // to a split package: it changes the final derivation alone.
 //
-// Caveats: reading /proc/PID/environ needs Linux (or a procfs); elsewhere
-// [Read] fails and says so. Values are compared as text: two structured
+// Caveats: the initial environment is read from /proc/PID/environ, which
+// needs Linux (or a procfs), and on darwin from the kern.procargs2 sysctl
+// (its parsing is tested on a record laid out as darwin's kernel lays it
+// out; no darwin machine runs it here); elsewhere [Read] fails and says
+// so. Values are compared as text: two structured
 // attribute values are equal when their compact JSON is.
 package drvattrs

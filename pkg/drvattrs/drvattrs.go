@@ -2,10 +2,11 @@ package drvattrs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -41,12 +42,53 @@ func Read(opts Options) (Attrs, error) {
 		}
 		return FromJSON(data)
 	}
-	name := filepath.Join("/proc", fmt.Sprint(opts.PID), "environ")
-	data, err := os.ReadFile(name)
+	data, err := environ(opts.PID)
 	if err != nil {
 		return nil, fmt.Errorf("read derivation attributes from the builder's environment: %w", err)
 	}
 	return FromEnviron(data)
+}
+
+// procArgsEnviron returns the environment strings of a darwin
+// KERN_PROCARGS2 record, NUL-terminated as /proc/PID/environ holds them
+// (the layout psutil and heim read too).
+// The record (xnu bsd/kern/kern_sysctl.c, sysctl_procargsx) is argc as a
+// 32-bit integer in the machine's byte order (little-endian on every
+// darwin Nix supports), the executable's path, NUL padding, argc argument
+// strings, the environment strings, an empty string, and then the
+// kernel's "apple" strings, which are not the environment. (An empty
+// first argument would be taken for padding; a builder's is its path.)
+func procArgsEnviron(rec []byte) ([]byte, error) {
+	if len(rec) < 4 {
+		return nil, errors.New("KERN_PROCARGS2 record too short")
+	}
+	argc := int(binary.LittleEndian.Uint32(rec))
+	rest := rec[4:]
+	i := bytes.IndexByte(rest, 0) // end of the executable's path
+	if i < 0 {
+		return nil, errors.New("KERN_PROCARGS2 record: no executable path")
+	}
+	for i < len(rest) && rest[i] == 0 {
+		i++
+	}
+	rest = rest[i:]
+	for n := 0; n < argc; n++ {
+		j := bytes.IndexByte(rest, 0)
+		if j < 0 {
+			return nil, fmt.Errorf("KERN_PROCARGS2 record: %d arguments, %d found", argc, n)
+		}
+		rest = rest[j+1:]
+	}
+	var env []byte
+	for len(rest) > 0 && rest[0] != 0 {
+		j := bytes.IndexByte(rest, 0)
+		if j < 0 {
+			return nil, errors.New("KERN_PROCARGS2 record: unterminated environment string")
+		}
+		env = append(env, rest[:j+1]...)
+		rest = rest[j+1:]
+	}
+	return env, nil
 }
 
 // FromEnviron parses a NUL-separated environment, as /proc/PID/environ

@@ -108,3 +108,28 @@ func TestOnlyAddsStorePaths(t *testing.T) {
 		}
 	}
 }
+
+// A KERN_PROCARGS2 record as darwin's kernel lays it out (argc, the
+// executable path and its padding, the arguments, the environment, an
+// empty string, the "apple" strings) gives the environment alone.
+func TestProcArgsEnviron(t *testing.T) {
+	rec := []byte("\x02\x00\x00\x00/bin/bash\x00\x00\x00\x00bash\x00-e\x00" +
+		"postInstall=as passed\x00name=hello-1.0\x00\x00" +
+		"ptr_munge=\x00executable_file=0x1a01000009,0x2f3\x00")
+	env, err := procArgsEnviron(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "postInstall=as passed\x00name=hello-1.0\x00"; string(env) != want {
+		t.Errorf("environment %q, want %q", env, want)
+	}
+	a, err := FromEnviron(env)
+	if err != nil || a["postInstall"] != "as passed" || len(a) != 2 {
+		t.Errorf("attributes = %v, %v", a, err)
+	}
+	for _, bad := range []string{"\x02\x00", "\x01\x00\x00\x00/bin/bash", "\x03\x00\x00\x00/bin/sh\x00a\x00b\x00", "\x00\x00\x00\x00/bin/sh\x00x=1"} {
+		if _, err := procArgsEnviron([]byte(bad)); err == nil {
+			t.Errorf("procArgsEnviron(%q) succeeded", bad)
+		}
+	}
+}

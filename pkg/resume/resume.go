@@ -103,6 +103,8 @@ type StoreOptions struct {
 	// Top, Snapshot, Fresh, End and Outputs are as in stage.SaveOptions.
 	Top, Snapshot, Fresh, End string
 	Outputs                   map[string]string
+	// SourceCopy is as in stage.SaveOptions.
+	SourceCopy func(files int, bytes int64) bool
 	// MaxSize, if not zero, is the cache's size limit for this build (the
 	// vanillaCacheMaxSize attribute), enforced after the entry is stored.
 	MaxSize int64
@@ -123,6 +125,7 @@ func Store(opts StoreOptions) error {
 		m, err = stage.Save(stage.SaveOptions{
 			Stage: stage.Vanilla, Dir: dir, Name: opts.Name, Top: opts.Top, Snapshot: opts.Snapshot,
 			Fresh: opts.Fresh, End: opts.End, Outputs: opts.Outputs, Tree: true, Attrs: opts.Attrs,
+			SourceCopy: opts.SourceCopy,
 		})
 		return err
 	})
@@ -161,6 +164,9 @@ type RestoreOptions struct {
 	// restore unpacks the source itself.
 	Sources       []string
 	SourceThreads int
+	// SourceCopy is as in stage.RestoreOptions: the entry's source copy,
+	// if it has one, in place of Sources.
+	SourceCopy bool
 }
 
 // Restore brings the entry back: the build tree over the unpacked source,
@@ -191,7 +197,7 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	res, err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
 		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs,
-		Sources: opts.Sources, SourceThreads: opts.SourceThreads,
+		Sources: opts.Sources, SourceThreads: opts.SourceThreads, SourceCopy: opts.SourceCopy,
 	})
 	res.WriteLog(opts.Log)
 	if err != nil {

@@ -19,7 +19,10 @@ import (
 // by its magic number (as GNU tar recognises it), and a function that
 // closes it: failed says that reading stopped early, so that a
 // decompressor's complaint about a closed pipe is not an error.
-func decompress(src string, threads int, lookPath func(string) (string, error)) (io.Reader, func(failed bool) error, error) {
+//
+// maxWindow, when positive, bounds the window a zstd frame may ask for
+// (the decoder's memory), for sources that are not trusted.
+func decompress(src string, threads int, lookPath func(string) (string, error), maxWindow uint64) (io.Reader, func(failed bool) error, error) {
 	if lookPath == nil {
 		lookPath = exec.LookPath
 	}
@@ -42,7 +45,11 @@ func decompress(src string, threads int, lookPath func(string) (string, error)) 
 			return f.Close()
 		}, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(threads), zstd.WithDecoderMaxMemory(1<<34))
+		opts := []zstd.DOption{zstd.WithDecoderConcurrency(threads), zstd.WithDecoderMaxMemory(1 << 34)}
+		if maxWindow > 0 {
+			opts = append(opts, zstd.WithDecoderMaxWindow(maxWindow))
+		}
+		zr, err := zstd.NewReader(br, opts...)
 		if err != nil {
 			f.Close()
 			return nil, nil, err

@@ -56,6 +56,13 @@ type Options struct {
 	Workers int
 	// LookPath finds a program (xz, bzip2); nil means exec.LookPath.
 	LookPath func(file string) (string, error)
+	// Limit, when positive, bounds the tar data read from all the
+	// tarballs together: a source that decompresses to more is not
+	// reproduced; it also bounds a zstd frame's window to 64 MiB. For
+	// sources that are not trusted (a checkpoint's source copy), so that
+	// a small file cannot make Unpack read without end or take the
+	// memory a 16 GiB window asks for.
+	Limit int64
 }
 
 // Result reports what Unpack did.
@@ -156,6 +163,9 @@ type unpacker struct {
 	verified   map[string]bool
 	files      int
 	bytes      int64
+
+	// left is what Options.Limit leaves to read (dispatch's alone).
+	left int64
 }
 
 type link struct{ name, target string }
@@ -187,6 +197,7 @@ func newUnpacker(opts Options) (*unpacker, error) {
 	}
 	u := &unpacker{opts: opts, root: root, want: map[string]*File{}, taken: map[string]bool{}, ancestors: map[string]bool{},
 		dirs: map[string]chan struct{}{}, dirSources: map[string]string{}, group: map[string]string{}, verified: map[string]bool{}, sem: semaphore.NewWeighted(inFlight)}
+	u.left = opts.Limit
 	done := make(chan struct{})
 	close(done)
 	u.dirs["."] = done
@@ -395,9 +406,16 @@ func (u *unpacker) copyDir(ctx context.Context, src, name string) error {
 // extract queues the wanted files of a tarball, as `tar xf` in Top
 // would extract them.
 func (u *unpacker) extract(ctx context.Context, src string) error {
-	r, closeFn, err := decompress(src, u.opts.Threads, u.opts.LookPath)
+	var maxWindow uint64
+	if u.opts.Limit > 0 {
+		maxWindow = 64 << 20 // the checkpoint package writes 8 MiB frames
+	}
+	r, closeFn, err := decompress(src, u.opts.Threads, u.opts.LookPath, maxWindow)
 	if err != nil {
 		return err
+	}
+	if u.opts.Limit > 0 {
+		r = &limitReader{r: r, left: &u.left, limit: u.opts.Limit}
 	}
 	// tar reads in blocks of 512 bytes: from a pipe, that is a syscall
 	// each without a buffer.
@@ -489,6 +507,36 @@ func (u *unpacker) extractFrom(ctx context.Context, tr *tar.Reader) error {
 			return err
 		}
 	}
+}
+
+// A limitReader reads at most limit bytes through all the limitReaders
+// sharing left (which starts at limit), and fails when the data goes on
+// beyond them. Bytes past the limit are never handed on, so a reader
+// that needs them meets the error even when the underlying reader
+// returned them with the last bytes it had.
+type limitReader struct {
+	r     io.Reader
+	left  *int64
+	limit int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if *l.left <= 0 {
+		var b [1]byte
+		if n, err := l.r.Read(b[:]); n == 0 {
+			return 0, err
+		}
+		return 0, &NotReproducedError{Err: fmt.Errorf("more than %d bytes of tar data, the most the files unpacked from it can take", l.limit)}
+	}
+	if int64(len(p)) > *l.left {
+		p = p[:*l.left]
+	}
+	n, err := l.r.Read(p)
+	*l.left -= int64(n)
+	return n, err
 }
 
 // memberName is where tar xf puts a member: leading slashes and ./

@@ -390,3 +390,30 @@ func sameOrderFS(t *testing.T) bool {
 	names, _ := f.Readdirnames(-1)
 	return slices.Equal(names, []string{"c", "a", "b"}) || slices.Equal(names, []string{"b", "a", "c"})
 }
+
+// TestUnpackLimit unpacks a plain tarball with Limit at its size (it is
+// read to its end: unpacked) and at half of it (it goes on beyond: not
+// reproduced, nothing left).
+func TestUnpackLimit(t *testing.T) {
+	work := t.TempDir()
+	sourceTree(t, work, "hello-2.12")
+	run(t, work, "tar", "cf", "hello-2.12.tar", "hello-2.12")
+	src := filepath.Join(work, "hello-2.12.tar")
+	fi, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := unpacked(t, stdenvUnpack(t, src))
+	top := t.TempDir()
+	if _, err := Unpack(context.Background(), Options{Top: top, Sources: []string{src}, Files: want, Limit: fi.Size()}); err != nil {
+		t.Fatalf("Limit at the tarball's size: %v", err)
+	}
+	sameFiles(t, top, want)
+	top = t.TempDir()
+	_, err = Unpack(context.Background(), Options{Top: top, Sources: []string{src}, Files: want, Limit: fi.Size() / 2})
+	var nr *NotReproducedError
+	if !errors.As(err, &nr) || !strings.Contains(err.Error(), fmt.Sprintf("more than %d bytes of tar data", fi.Size()/2)) {
+		t.Fatalf("Limit at half the tarball: %v; want a NotReproducedError saying so", err)
+	}
+	empty(t, top)
+}
