@@ -214,6 +214,14 @@ after threePhase skip=unset
 	if status != 0 || log != want {
 		t.Errorf("got:\n%s\nwant:\n%s", log, want)
 	}
+
+	// A hook that fails fails the build, as a failing phase does.
+	log, status, _ = fakeDerivation(t, patched, `phases="onePhase twoPhase"
+onePhase() { echo one; }; twoPhase() { echo two; }
+after() { echo "after $1"; return 3; }; afterPhaseHooks=(after)`)
+	if want := "Running phase: onePhase\none\nafter onePhase\n"; status == 0 || log != want {
+		t.Errorf("a failing afterPhase hook: status %d, log:\n%s\nwant a failure after:\n%s", status, log, want)
+	}
 }
 
 // TestRefused gives Patch scripts of other shapes: each is refused with a
