@@ -26,6 +26,8 @@ in
   inherit (vanilla) vanillaHook;
   # stdenv -> stdenv with vanillaHook (docs/with-vanilla-hook.md).
   inherit (vanilla) withVanillaHook;
+  # The stdenv with hook points between the phases (docs/stdenv-patch.md).
+  inherit (vanilla) vanillaStdenv;
   # The `vanilla` command (docs/cli.md).
   inherit (vanilla) helper;
 }

@@ -45,6 +45,8 @@
         resumable = pkgs: (vanillaFor pkgs).resumable;
         withVanillaHook = pkgs: (vanillaFor pkgs).withVanillaHook;
         vanillaHook = pkgs: (vanillaFor pkgs).vanillaHook;
+        # The stdenv with hook points between the phases (docs/stdenv-patch.md).
+        vanillaStdenv = pkgs: (vanillaFor pkgs).vanillaStdenv;
       };
 
       packages = forAllSystems (

@@ -22,8 +22,14 @@
 # stores an entry at each point for the next invocation. The cache never
 # fails a build (docs/cache.md).
 #
-# The hook acts through setup.sh's runPhase and runHook. setup.sh defines
-# them after sourcing the setup hooks, so the hook wraps them from postHooks.
+# The hook acts between the phases. A setup.sh patched with `vanilla
+# patch-setup` (vanillaStdenv, docs/stdenv-patch.md) has genericBuild run
+# `runHook beforePhase NAME` and `runHook afterPhase NAME` around each
+# phase, and skip a phase when a beforePhase hook sets skipPhase; the hook
+# registers there. With nixpkgs' own setup.sh, it wraps runPhase and
+# runHook instead: setup.sh defines them after sourcing the setup hooks, so
+# the hook wraps them from postHooks. The same functions decide in both
+# cases (_vanillaBeforePhase, _vanillaAfterPhase).
 # The helper (`vanilla`) does the file work: snapshot, save and restore.
 
 _vanillaHelper=@helper@
@@ -57,10 +63,76 @@ vanillaSetupHook() {
         _vanillaWork="$NIX_BUILD_TOP/.vanilla"
     fi
     mkdir -p "$_vanillaWork"
+    if _vanillaHasPhaseHooks; then
+        _vanillaUsePhaseHooks _vanillaBeforePhase _vanillaAfterPhase
+        return 0
+    fi
     _vanillaWrap runPhase
     _vanillaWrap runHook
     runPhase() { _vanillaRunPhase "$@"; }
     runHook() { _vanillaRunHook "$@"; }
+}
+
+# _vanillaHasPhaseHooks: whether genericBuild runs the hooks beforePhase
+# and afterPhase around each phase (a setup.sh patched by `vanilla
+# patch-setup`).
+_vanillaHasPhaseHooks() {
+    local _vanillaDef
+    _vanillaDef=$(declare -f genericBuild) || return 1
+    [[ "$_vanillaDef" == *'runHook beforePhase "$curPhase"'* && "$_vanillaDef" == *'runHook afterPhase "$curPhase"'* &&
+        "$_vanillaDef" == *'skipPhase'* ]]
+}
+
+# _vanillaUsePhaseHooks BEFORE AFTER: register for genericBuild's hook
+# points. Nothing is wrapped: the hook's calls of "the original" runPhase
+# and runHook are setup.sh's own.
+_vanillaUsePhaseHooks() {
+    echo "vanilla: setup.sh has hook points between the phases: using them"
+    _vanillaPhaseHooks=1
+    beforePhaseHooks+=("$1")
+    afterPhaseHooks+=("$2")
+    _vanillaOrig_runPhase() { runPhase "$@"; }
+    _vanillaOrig_runHook() { runHook "$@"; }
+}
+
+# _vanillaSkipPhase: the phase genericBuild is about to run is not this
+# build's; only the hook points are told (the wrapper asks _vanillaSkip).
+_vanillaSkipPhase() {
+    _vanillaSkip=1
+    # shellcheck disable=SC2034 # genericBuild reads it
+    [[ -z "${_vanillaPhaseHooks-}" ]] || skipPhase=1
+}
+
+# _vanillaHoldPostBuild: `runHook postBuild` waits until the build point
+# (the wrapped runHook decides that itself). With the hook points nothing
+# wraps runHook: while buildPhase runs, a postBuild function of the hook's
+# records the call, and the package's postBuild (a function or an
+# attribute, which a function shadows) and postBuildHooks are kept aside.
+_vanillaHoldPostBuild() {
+    [[ -n "${_vanillaPhaseHooks-}" ]] || return 0
+    _vanillaHeldFunction=$(declare -f postBuild) || _vanillaHeldFunction=
+    _vanillaHeldHooks=()
+    _vanillaHadHooks=
+    if declare -p postBuildHooks >/dev/null 2>&1; then
+        _vanillaHadHooks=1
+        _vanillaHeldHooks=(${postBuildHooks[@]+"${postBuildHooks[@]}"})
+    fi
+    postBuildHooks=()
+    postBuild() { vanillaRunPostBuild=1; }
+    _vanillaHolding=1
+}
+
+# _vanillaReleasePostBuild: put back what _vanillaHoldPostBuild kept aside.
+_vanillaReleasePostBuild() {
+    [[ -n "${_vanillaHolding-}" ]] || return 0
+    unset -f postBuild
+    [[ -z "$_vanillaHeldFunction" ]] || eval "$_vanillaHeldFunction"
+    if [[ -n "$_vanillaHadHooks" ]]; then
+        postBuildHooks=(${_vanillaHeldHooks[@]+"${_vanillaHeldHooks[@]}"})
+    else
+        unset -v postBuildHooks
+    fi
+    unset -v _vanillaHolding _vanillaHeldFunction _vanillaHeldHooks _vanillaHadHooks
 }
 
 # _vanillaCheckSetup: the hook works through setup.sh's runPhase and
@@ -166,6 +238,13 @@ _vanillaDeclareAssoc() {
 # options, working directory) the way the helper reads it.
 # It fails, without stopping the build, when a file cannot be written.
 _vanillaDumpState() {
+    # From genericBuild's hook points, `declare -p` would see runHook's
+    # locals, whose values differ from one point to the next: unset
+    # locals of the same names hide them.
+    if [[ -n "${_vanillaPhaseHooks-}" ]]; then
+        # shellcheck disable=SC2034 # declared to hide the callers'
+        local hookName hooksSlice hook
+    fi
     mkdir -p "$1" || return 1
     # bash leaves its dynamic DIRSTACK out of a bare `declare -p`.
     {
@@ -379,7 +458,16 @@ _vanillaSaveInstalled() {
 
 # runPhase, wrapped: each stage runs its own share of the phases.
 _vanillaRunPhase() {
-    local _vanillaPhase="$1" _vanillaAt
+    _vanillaBeforePhase "$1"
+    [[ -z "$_vanillaSkip" ]] || return 0
+    _vanillaOrig_runPhase "$@"
+    _vanillaAfterPhase "$1"
+}
+
+# _vanillaBeforePhase PHASE: before each phase of $phases, whether this
+# stage runs it; the first call begins the stage (restores the previous
+# one).
+_vanillaBeforePhase() {
     if [[ -z "${_vanillaIndex-}" ]]; then
         _vanillaIndex=0
         _vanillaBegin
@@ -391,17 +479,37 @@ _vanillaRunPhase() {
     fi
     _vanillaAt=$_vanillaIndex
     _vanillaIndex=$((_vanillaIndex + 1))
+    _vanillaSkip=
     case "$vanillaStage" in
         vanilla)
-            ((_vanillaAt <= _vanillaEarlyEnd)) || return 0
-            [[ "$_vanillaPhase" != buildPhase ]] || _vanillaInBuild=1
-            _vanillaOrig_runPhase "$@"
+            ((_vanillaAt <= _vanillaEarlyEnd)) || _vanillaSkipPhase
+            if [[ -z "$_vanillaSkip" && "$1" == buildPhase ]]; then
+                _vanillaInBuild=1
+                _vanillaIsEarly postBuild || _vanillaHoldPostBuild
+            fi
+            ;;
+        unwrapped)
+            ((_vanillaAt > _vanillaEarlyEnd && _vanillaAt <= _vanillaInstallEnd)) || _vanillaSkipPhase
+            ;;
+        final)
+            ((_vanillaAt > _vanillaInstallEnd)) || _vanillaSkipPhase
+            ;;
+    esac
+}
+
+# _vanillaAfterPhase PHASE: after each phase the stage ran; the vanilla
+# stage saves its checkpoint after its last, the unwrapped stage the
+# installed outputs after its last.
+_vanillaAfterPhase() {
+    case "$vanillaStage" in
+        vanilla)
             _vanillaInBuild=
+            _vanillaReleasePostBuild
             if [[ -e "$_vanillaWork/late-call" ]]; then
-                echo "vanilla: $_vanillaPhase called a function of a late input (see above)" >&2
+                echo "vanilla: $1 called a function of a late input (see above)" >&2
                 return 1
             fi
-            if [[ "$_vanillaPhase" == unpackPhase ]]; then
+            if [[ "$1" == unpackPhase ]]; then
                 "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
             fi
             if ((_vanillaAt == _vanillaEarlyEnd)); then
@@ -409,15 +517,9 @@ _vanillaRunPhase() {
             fi
             ;;
         unwrapped)
-            ((_vanillaAt > _vanillaEarlyEnd && _vanillaAt <= _vanillaInstallEnd)) || return 0
-            _vanillaOrig_runPhase "$@"
             if ((_vanillaAt == _vanillaInstallEnd)); then
                 _vanillaSaveInstalled
             fi
-            ;;
-        final)
-            ((_vanillaAt > _vanillaInstallEnd)) || return 0
-            _vanillaOrig_runPhase "$@"
             ;;
     esac
 }
@@ -492,6 +594,10 @@ _vanillaCacheSetup() {
     fi
     if [[ -n "${buildCommand-}" || -n "${buildCommandPath-}" ]]; then
         echo "vanilla: the build is a buildCommand, which has no phases to resume; building as usual"
+        return 0
+    fi
+    if _vanillaHasPhaseHooks; then
+        _vanillaUsePhaseHooks _vanillaCacheBeforePhase _vanillaCacheAfterPhase
         return 0
     fi
     _vanillaWrap runPhase
@@ -655,45 +761,59 @@ _vanillaCacheStore() {
 
 # runPhase in hook mode.
 _vanillaCacheRunPhase() {
-    local _vanillaPhase="$1" _vanillaAt
+    _vanillaCacheBeforePhase "$1"
+    [[ -z "$_vanillaSkip" ]] || return 0
+    _vanillaOrig_runPhase "$@"
+    _vanillaCacheAfterPhase "$1"
+}
+
+# _vanillaCacheBeforePhase PHASE: the first call looks the build up; after
+# a hit, the phases up to the resume point are skipped.
+_vanillaCacheBeforePhase() {
     if [[ -z "${_vanillaIndex-}" ]]; then
         _vanillaIndex=0
         _vanillaCacheBegin
     fi
     _vanillaAt=$_vanillaIndex
     _vanillaIndex=$((_vanillaIndex + 1))
+    _vanillaSkip=
     case "$_vanillaCacheMode" in
-        off)
-            _vanillaOrig_runPhase "$@"
-            ;;
         hit)
-            ((_vanillaAt > _vanillaResumeAt)) || return 0
-            _vanillaOrig_runPhase "$@"
+            ((_vanillaAt > _vanillaResumeAt)) || _vanillaSkipPhase
             ;;
         miss)
-            [[ "$_vanillaPhase" != buildPhase || -z "$_vanillaCacheDefer" ]] || _vanillaInBuild=1
-            _vanillaOrig_runPhase "$@"
-            _vanillaInBuild=
-            if [[ "$_vanillaPhase" == unpackPhase ]]; then
-                "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot" ||
-                    rm -f "$_vanillaWork/snapshot"
-            fi
-            if ((_vanillaAt == _vanillaEarlyEnd)) && [[ -n "$_vanillaCacheBuildPoint" ]]; then
-                _vanillaCacheStore build
-                if [[ -n "${vanillaRunPostBuild-}" ]]; then
-                    unset -v vanillaRunPostBuild
-                    _vanillaOrig_runHook postBuild
-                fi
-            fi
-            if ((_vanillaAt == _vanillaInstallEnd)); then
-                _vanillaCacheStore install
-                # After the last state dump: the entries must not record
-                # the hook's own exit hooks (a resume replays them).
-                exitHooks+=(_vanillaCacheDone)
-                failureHooks+=(_vanillaCacheDone)
+            if [[ "$1" == buildPhase && -n "$_vanillaCacheDefer" ]]; then
+                _vanillaInBuild=1
+                _vanillaHoldPostBuild
             fi
             ;;
     esac
+}
+
+# _vanillaCacheAfterPhase PHASE: on a miss, store the entries at the
+# resume points.
+_vanillaCacheAfterPhase() {
+    [[ "$_vanillaCacheMode" == miss ]] || return 0
+    _vanillaInBuild=
+    _vanillaReleasePostBuild
+    if [[ "$1" == unpackPhase ]]; then
+        "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot" ||
+            rm -f "$_vanillaWork/snapshot"
+    fi
+    if ((_vanillaAt == _vanillaEarlyEnd)) && [[ -n "$_vanillaCacheBuildPoint" ]]; then
+        _vanillaCacheStore build
+        if [[ -n "${vanillaRunPostBuild-}" ]]; then
+            unset -v vanillaRunPostBuild
+            _vanillaOrig_runHook postBuild
+        fi
+    fi
+    if ((_vanillaAt == _vanillaInstallEnd)); then
+        _vanillaCacheStore install
+        # After the last state dump: the entries must not record
+        # the hook's own exit hooks (a resume replays them).
+        exitHooks+=(_vanillaCacheDone)
+        failureHooks+=(_vanillaCacheDone)
+    fi
 }
 
 # runHook in hook mode: on a miss, `runHook postBuild` waits until the

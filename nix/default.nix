@@ -22,6 +22,17 @@ rec {
   };
 
   /**
+    The stdenv whose setup.sh has hook points between the phases (`vanilla
+    patch-setup`), which vanillaHook uses instead of wrapping runPhase:
+    `hello.override { stdenv = vanillaStdenv; }`. An experiment for
+    nixpkgs; see nix/vanilla-stdenv.nix and docs/stdenv-patch.md.
+  */
+  vanillaStdenv = import ./vanilla-stdenv.nix {
+    inherit (pkgs) lib path stdenv stdenvNoCC;
+    inherit helper;
+  };
+
+  /**
     Split a package made by any stdenv into a resumable build. The package
     must set `vanillaPackage = true` (or it is returned as it is):
 

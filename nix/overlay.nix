@@ -54,7 +54,7 @@ let
 in
 {
   vanilla-helper = vanilla.helper;
-  inherit (vanilla) vanillaHook withVanillaHook;
+  inherit (vanilla) vanillaHook withVanillaHook vanillaStdenv;
 
   stdenv =
     if !(prev.stdenv ? override) || hasWrapper prev.stdenv then

@@ -10,6 +10,7 @@
 //	vanilla late-functions
 //	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
 //	vanilla explain [--json] [-depth N] [-f FILE] OLD NEW
+//	vanilla patch-setup [-w] SETUP.SH...
 //	vanilla version
 package main
 
@@ -48,6 +49,9 @@ Other commands:
   cache      the local checkpoint cache of vanillaHook builds: ls, stats,
              verify, gc, rm (and the hook's lookup, store, rerun)
   explain    why a derivation rebuilds, and what a split build reuses
+  patch-setup
+             add hook points between the phases to nixpkgs' setup.sh
+             (docs/stdenv-patch.md): print a diff, or write it with -w
   version    print the version
 
 Run 'vanilla COMMAND -h' for a command's flags.
@@ -69,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"check-phase": checkPhase,
 		"cache":       cacheCommand,
 		"explain":     explainCommand,
+		"patch-setup": patchSetup,
 		"late-functions": func(context.Context, []string, io.Writer) error {
 			for _, in := range classify.Default().LateInputs {
 				for _, fn := range in.Functions {

@@ -69,6 +69,7 @@ func TestHelpGoesToStdout(t *testing.T) {
 		{[]string{"save", "-h"}, "-stage"},
 		{[]string{"restore", "-h"}, "-script"},
 		{[]string{"check-phase", "-h"}, "-phase"},
+		{[]string{"patch-setup", "-h"}, "-w"},
 		{[]string{"cache", "ls", "-h"}, "-json"},
 		{[]string{"cache", "rm", "-h"}, "-dir"},
 		{[]string{"cache", "lookup", "-h"}, "-name"},

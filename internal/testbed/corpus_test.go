@@ -301,10 +301,12 @@ type corpusCase struct {
 	base    map[string]string // the split base's stages, once built
 	baseOK  bool
 	expectF string // the text a failing plain build must print
+	patched bool   // the split build is made with vanillaStdenv
 }
 
 func (c *corpusCase) expr(split bool) string {
-	return c.v.wrap(fmt.Sprintf(`(import %q { split = %v; tier = %q; }).%s`, c.b.Path("testdata/corpus"), split, c.tier.name, c.pkg))
+	return c.v.wrap(fmt.Sprintf(`(import %q { split = %v; tier = %q; patchedStdenv = %v; }).%s`,
+		c.b.Path("testdata/corpus"), split, c.tier.name, split && c.patched, c.pkg))
 }
 
 func (c *corpusCase) run(ctx context.Context) (problems []string) {
@@ -362,6 +364,9 @@ func (c *corpusCase) run(ctx context.Context) (problems []string) {
 		return append(problems, "split build failed: "+interesting(split.err.Error()+"\n"+split.log))
 	}
 	problems = append(problems, c.compare(ctx, plain, split)...)
+	if c.patched && !strings.Contains(split.log, phaseHooksLine) {
+		problems = append(problems, "the hook did not use setup.sh's hook points")
+	}
 	return append(problems, c.checkNoCompile(ctx, stages, wouldBuild)...)
 }
 

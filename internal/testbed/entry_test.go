@@ -43,6 +43,8 @@ in {
   hook = e.vanillaHook.drvPath == n.vanillaHook.drvPath;
   overlayHelper = overlaid.vanilla-helper.drvPath == e.helper.drvPath;
   overlayHook = overlaid.vanillaHook.drvPath == e.vanillaHook.drvPath;
+  stdenv = e.vanillaStdenv.drvPath == n.vanillaStdenv.drvPath;
+  overlayStdenv = overlaid.vanillaStdenv.drvPath == e.vanillaStdenv.drvPath;
   final = split.drvPath == viaOverlay.drvPath;
   vanilla = split.vanilla.drvPath == viaOverlay.vanilla.drvPath;
   unwrapped = split.unwrapped.drvPath == viaOverlay.unwrapped.drvPath;
@@ -58,7 +60,7 @@ in {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	if want := "helper overlay resumable vanillaHook withVanillaHook"; strings.Join(got.Names, " ") != want {
+	if want := "helper overlay resumable vanillaHook vanillaStdenv withVanillaHook"; strings.Join(got.Names, " ") != want {
 		t.Errorf("default.nix has %v, want %s", got.Names, want)
 	}
 	if err := json.Unmarshal([]byte(out), &got.Rest); err != nil {
@@ -222,12 +224,13 @@ func TestEntryFlake(t *testing.T) {
   names = builtins.attrNames l;
   resumable = builtins.isFunction (l.resumable pkgs);
   withVanillaHook = builtins.isFunction (l.withVanillaHook pkgs);
-  overlay = builtins.isFunction (import %q { inherit pkgs; }).overlay;
+  vanillaStdenv = (l.vanillaStdenv pkgs).drvPath == (import %[2]q { inherit pkgs; }).vanillaStdenv.drvPath;
+  overlay = builtins.isFunction (import %[2]q { inherit pkgs; }).overlay;
 }`, bed.Path("nix/host-pkgs.nix"), bed.Root)}, overrideNixpkgs...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"names":["resumable","vanillaHook","withVanillaHook"],"overlay":true,"resumable":true,"withVanillaHook":true}`; strings.TrimSpace(lib) != want {
+	if want := `{"names":["resumable","vanillaHook","vanillaStdenv","withVanillaHook"],"overlay":true,"resumable":true,"vanillaStdenv":true,"withVanillaHook":true}`; strings.TrimSpace(lib) != want {
 		t.Errorf("flake lib: %s, want %s", lib, want)
 	}
 

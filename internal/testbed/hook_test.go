@@ -63,53 +63,63 @@ func TestHookMode(t *testing.T) {
 	stamp := fmt.Sprint(time.Now().UnixNano())
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			for _, step := range []struct {
-				change  string
-				logHas  []string
-				skipped []string
-			}{
-				{"", []string{"vanilla: cache miss", "vanilla: cache: stored"}, nil},
-				{"postInstall", []string{"vanilla: cache hit", "after buildPhase", "vanilla-change-postInstall"}, []string{"configurePhase", "buildPhase"}},
-				{"postFixup", []string{"vanilla: cache hit", "after installPhase", "vanilla-change-postFixup"}, []string{"configurePhase", "buildPhase", "installPhase"}},
-			} {
-				kv := []string{"stamp", stamp, "cacheDir", cache}
-				if step.change != "" {
-					kv = append(kv, "change", step.change)
-				}
-				plain, err := b.Build(ctx, t.TempDir(), hookFixture(name, false, kv...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				args := hookFixture(name, true, kv...)
-				drv, err := b.Instantiate(ctx, args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				hooked, err := b.Build(ctx, t.TempDir(), args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c, err := CompareOutputs(plain, hooked)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, d := range c.Differences {
-					t.Errorf("%s: hooked and plain builds differ: %s", orFirst(step.change), d)
-				}
-				log := buildLog(t, drv)
-				for _, s := range step.logHas {
-					if !strings.Contains(log, s) && !(s == "after buildPhase" && strings.Contains(log, "no resume point after buildPhase")) {
-						t.Errorf("%s: the build log lacks %q:\n%s", orFirst(step.change), s, tail(log, 40))
-					}
-				}
-				for _, phase := range step.skipped {
-					if strings.Contains(log, "Running phase: "+phase) {
-						t.Errorf("%s: the resumed build ran %s:\n%s", orFirst(step.change), phase, tail(log, 40))
-					}
-				}
-			}
+			hookSteps(t, b, name, cache, stamp, nil)
 		})
+	}
+}
+
+// hookSteps builds fixture name in hook mode three times on the cache
+// (TestHookMode): first, after a postInstall change, after a postFixup
+// change, each held to the plain build with the same change. hookedArgs
+// are more nix-build arguments for the hooked builds only; logHas are
+// lines every hooked build's log must have.
+func hookSteps(t *testing.T, b *Bed, name, cache, stamp string, hookedArgs []string, logHas ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, step := range []struct {
+		change  string
+		logHas  []string
+		skipped []string
+	}{
+		{"", []string{"vanilla: cache miss", "vanilla: cache: stored"}, nil},
+		{"postInstall", []string{"vanilla: cache hit", "after buildPhase", "vanilla-change-postInstall"}, []string{"configurePhase", "buildPhase"}},
+		{"postFixup", []string{"vanilla: cache hit", "after installPhase", "vanilla-change-postFixup"}, []string{"configurePhase", "buildPhase", "installPhase"}},
+	} {
+		kv := []string{"stamp", stamp, "cacheDir", cache}
+		if step.change != "" {
+			kv = append(kv, "change", step.change)
+		}
+		plain, err := b.Build(ctx, t.TempDir(), hookFixture(name, false, kv...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := append(hookFixture(name, true, kv...), hookedArgs...)
+		drv, err := b.Instantiate(ctx, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooked, err := b.Build(ctx, t.TempDir(), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := CompareOutputs(plain, hooked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range c.Differences {
+			t.Errorf("%s: hooked and plain builds differ: %s", orFirst(step.change), d)
+		}
+		log := buildLog(t, drv)
+		for _, s := range append(step.logHas, logHas...) {
+			if !strings.Contains(log, s) && !(s == "after buildPhase" && strings.Contains(log, "no resume point after buildPhase")) {
+				t.Errorf("%s: the build log lacks %q:\n%s", orFirst(step.change), s, tail(log, 40))
+			}
+		}
+		for _, phase := range step.skipped {
+			if strings.Contains(log, "Running phase: "+phase) {
+				t.Errorf("%s: the resumed build ran %s:\n%s", orFirst(step.change), phase, tail(log, 40))
+			}
+		}
 	}
 }
 

@@ -9,6 +9,10 @@
 # attribute, so the same package gets a derivation of its own per tier and
 # really is built again there.
 #
+# With `patchedStdenv = true`, every package is built with vanillaStdenv
+# (setup.sh with hook points between the phases, docs/stdenv-patch.md)
+# instead of the stdenv.
+#
 # Example:
 #   nix-build testdata/corpus -A meson-tags
 #   nix-build testdata/corpus --arg split true -A meson-tags
@@ -16,6 +20,7 @@
   overlays ? [ ],
   split ? false,
   tier ? "tmpfs",
+  patchedStdenv ? false,
   pkgs ? import ../../nix/host-pkgs.nix {
     overlays = overlays ++ (if split then [ (import ../../nix/overlay.nix) ] else [ ]);
   },
@@ -28,7 +33,13 @@ let
     )
   );
   marked = p: if tier == "tmpfs" then p else p.overrideAttrs { corpusTier = tier; };
-  package = name: marked (pkgs.callPackage (./. + "/${name}/package.nix") { });
+  package =
+    name:
+    marked (
+      pkgs.callPackage (./. + "/${name}/package.nix") (
+        lib.optionalAttrs patchedStdenv { stdenv = (import ../../nix { inherit pkgs; }).vanillaStdenv; }
+      )
+    );
 in
 lib.genAttrs names (
   name: if split then (package name).overrideAttrs { vanillaPackage = true; } else package name
