@@ -112,22 +112,16 @@ func keepBuilder(pid int, work string) error {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return err
 	}
-	proc := filepath.Join("/proc", strconv.Itoa(pid))
-	for _, f := range []string{cmdlineFile, environFile} {
-		data, err := os.ReadFile(filepath.Join(proc, f))
-		if err != nil {
-			return err
-		}
+	p, err := drvattrs.ReadProcess(pid)
+	if err != nil {
+		return err
+	}
+	for f, data := range map[string][]byte{cmdlineFile: p.Cmdline, environFile: p.Environ, exeFile: []byte(p.Exe)} {
 		if err := os.WriteFile(filepath.Join(work, f), data, 0o600); err != nil {
 			return err
 		}
 	}
-	// argv[0] may be a bare name: the program is what the kernel ran.
-	exe, err := os.Readlink(filepath.Join(proc, "exe"))
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(work, exeFile), []byte(exe), 0o600)
+	return nil
 }
 
 // buildFlags are the flags of the hook's commands that act on the build.

@@ -49,16 +49,36 @@ func Read(opts Options) (Attrs, error) {
 	return FromEnviron(data)
 }
 
+// A Process is what a running process was started with, as the kernel
+// keeps it: what the cache needs to start a builder again.
+type Process struct {
+	// Exe is the program the kernel ran (argv[0] may be a bare name).
+	Exe string
+	// Cmdline and Environ are the arguments and the initial environment,
+	// each string NUL-terminated, as /proc/PID/cmdline and environ hold
+	// them.
+	Cmdline, Environ []byte
+}
+
 // procArgsEnviron returns the environment strings of a darwin
-// KERN_PROCARGS2 record, NUL-terminated as /proc/PID/environ holds them
-// (the layout psutil and heim read too).
-// The record (xnu bsd/kern/kern_sysctl.c, sysctl_procargsx) is argc as a
-// 32-bit integer in the machine's byte order (little-endian on every
-// darwin Nix supports), the executable's path, NUL padding, argc argument
-// strings, the environment strings, an empty string, and then the
-// kernel's "apple" strings, which are not the environment. (An empty
-// first argument would be taken for padding; a builder's is its path.)
+// KERN_PROCARGS2 record, NUL-terminated as /proc/PID/environ holds them.
 func procArgsEnviron(rec []byte) ([]byte, error) {
+	p, err := procArgs(rec)
+	if err != nil {
+		return nil, err
+	}
+	return p.Environ, nil
+}
+
+// procArgs reads a darwin KERN_PROCARGS2 record (the layout psutil and
+// heim read too). The record (xnu bsd/kern/kern_sysctl.c,
+// sysctl_procargsx) is argc as a 32-bit integer in the machine's byte
+// order (little-endian on every darwin Nix supports), the executable's
+// path, NUL padding, argc argument strings, the environment strings, an
+// empty string, and then the kernel's "apple" strings, which are not the
+// environment. (An empty first argument would be taken for padding; a
+// builder's is its path.)
+func procArgs(rec []byte) (*Process, error) {
 	if len(rec) < 4 {
 		return nil, errors.New("KERN_PROCARGS2 record too short")
 	}
@@ -68,6 +88,7 @@ func procArgsEnviron(rec []byte) ([]byte, error) {
 	if i < 0 {
 		return nil, errors.New("KERN_PROCARGS2 record: no executable path")
 	}
+	p := &Process{Exe: string(rest[:i])}
 	for i < len(rest) && rest[i] == 0 {
 		i++
 	}
@@ -77,18 +98,18 @@ func procArgsEnviron(rec []byte) ([]byte, error) {
 		if j < 0 {
 			return nil, fmt.Errorf("KERN_PROCARGS2 record: %d arguments, %d found", argc, n)
 		}
+		p.Cmdline = append(p.Cmdline, rest[:j+1]...)
 		rest = rest[j+1:]
 	}
-	var env []byte
 	for len(rest) > 0 && rest[0] != 0 {
 		j := bytes.IndexByte(rest, 0)
 		if j < 0 {
 			return nil, errors.New("KERN_PROCARGS2 record: unterminated environment string")
 		}
-		env = append(env, rest[:j+1]...)
+		p.Environ = append(p.Environ, rest[:j+1]...)
 		rest = rest[j+1:]
 	}
-	return env, nil
+	return p, nil
 }
 
 // FromEnviron parses a NUL-separated environment, as /proc/PID/environ

@@ -1,10 +1,12 @@
 package drvattrs
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -127,9 +129,34 @@ func TestProcArgsEnviron(t *testing.T) {
 	if err != nil || a["postInstall"] != "as passed" || len(a) != 2 {
 		t.Errorf("attributes = %v, %v", a, err)
 	}
+	p, err := procArgs(rec)
+	if err != nil || p.Exe != "/bin/bash" || string(p.Cmdline) != "bash\x00-e\x00" {
+		t.Errorf("procArgs: %+v, %v; want /bin/bash run as bash -e", p, err)
+	}
 	for _, bad := range []string{"\x02\x00", "\x01\x00\x00\x00/bin/bash", "\x03\x00\x00\x00/bin/sh\x00a\x00b\x00", "\x00\x00\x00\x00/bin/sh\x00x=1"} {
 		if _, err := procArgsEnviron([]byte(bad)); err == nil {
 			t.Errorf("procArgsEnviron(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestReadProcess reads this test's own process: its arguments, its
+// environment and its executable.
+func TestReadProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	p, err := ReadProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(os.Args, "\x00") + "\x00"; string(p.Cmdline) != want {
+		t.Errorf("Cmdline %q, want %q", p.Cmdline, want)
+	}
+	if exe, _ := os.Executable(); p.Exe != exe {
+		t.Errorf("Exe %q, want %q", p.Exe, exe)
+	}
+	if !bytes.Contains(p.Environ, []byte("PATH=")) {
+		t.Errorf("Environ holds no PATH: %q", p.Environ)
 	}
 }

@@ -12,3 +12,13 @@ func environ(pid int) ([]byte, error) {
 	}
 	return procArgsEnviron(rec)
 }
+
+// ReadProcess reads what process pid was started with, from the
+// kern.procargs2 sysctl.
+func ReadProcess(pid int) (*Process, error) {
+	rec, err := unix.SysctlRaw("kern.procargs2", pid)
+	if err != nil {
+		return nil, err
+	}
+	return procArgs(rec)
+}
