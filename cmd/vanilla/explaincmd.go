@@ -21,11 +21,16 @@ import (
 
 const explainUsage = `usage: vanilla explain [flags] OLD NEW
        vanilla explain [flags] -f FILE OLD NEW
+       vanilla explain [flags] -f FILE -A ATTR OLD
+       vanilla explain [flags] -A ATTR OLD NEW
        vanilla explain [--json] [--dir DIR] --cache KEY
 
 Says why NEW rebuilds after OLD was built, and what of it a split build
 (vanillaPackage = true) reuses. OLD and NEW are .drv files; with -f,
 attribute paths of FILE (instantiated with nix-instantiate), or .drv files.
+With -f FILE -A ATTR, NEW is attribute ATTR of FILE (OLD as with -f: the
+.drv of the build before, say); with -A alone, OLD and NEW are Nix files
+whose attribute ATTR is compared, or .drv files.
 With --cache, explains a hook-mode cache miss: the entry KEY (the key the
 log's "cache miss" line names, or any unique prefix) against the nearest
 entry of the same package.
@@ -41,6 +46,7 @@ func explainCommand(ctx context.Context, args []string, stdout io.Writer) error 
 	asJSON := fs.Bool("json", false, "print JSON")
 	depth := fs.Int("depth", 3, "how many levels of changed inputs to explain")
 	file := fs.String("f", "", "a Nix file whose attributes OLD and NEW name")
+	attr := fs.String("A", "", "with -f: NEW is this attribute of the file; alone: the attribute of the files OLD and NEW")
 	root := fs.String("root", "", "read store paths under this directory (a mounted system's root)")
 	key := fs.String("cache", "", "explain the hook-mode cache entry with this key (or key prefix)")
 	dir := fs.String("dir", "", "with --cache: the cache directory (default $VANILLA_CACHE_DIR, else /nix/var/cache/vanilla)")
@@ -60,20 +66,30 @@ func explainCommand(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		return explainCache(*dir, *key, *asJSON, stdout)
 	}
-	if fs.NArg() != 2 {
+	paths := fs.Args()
+	if *file != "" && *attr != "" {
+		if fs.NArg() != 1 {
+			return usageError{fmt.Errorf("with -f and -A, want OLD only (NEW is %s of %s), got %d arguments", *attr, *file, fs.NArg())}
+		}
+		paths = append(paths, "")
+	} else if fs.NArg() != 2 {
 		return usageError{fmt.Errorf("want OLD and NEW, got %d arguments", fs.NArg())}
 	}
 	if *depth < 0 {
 		return usageError{errors.New("-depth must not be negative")}
 	}
-	paths := fs.Args()
-	if *file != "" {
-		for i, a := range paths {
-			p, err := instantiate(ctx, *file, a)
-			if err != nil {
-				return err
-			}
-			paths[i] = p
+	for i, a := range paths {
+		var err error
+		switch {
+		case a == "": // NEW of -f FILE -A ATTR
+			paths[i], err = instantiate(ctx, *file, *attr)
+		case *file != "":
+			paths[i], err = instantiate(ctx, *file, a)
+		case *attr != "":
+			paths[i], err = instantiate(ctx, a, *attr)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	opts := explain.Options{Depth: *depth}
@@ -93,11 +109,14 @@ func explainCommand(ctx context.Context, args []string, stdout io.Writer) error 
 	return nil
 }
 
-// instantiate returns arg as it is when it is a .drv path, else the
-// derivation of attribute arg of file.
+// instantiate returns arg or file as it is when it is a .drv path, else
+// the derivation of attribute arg of file.
 func instantiate(ctx context.Context, file, arg string) (string, error) {
 	if strings.HasSuffix(arg, ".drv") {
 		return arg, nil
+	}
+	if strings.HasSuffix(file, ".drv") {
+		return file, nil
 	}
 	cmd := exec.CommandContext(ctx, nixInstantiate, file, "-A", arg)
 	var out, errOut bytes.Buffer
