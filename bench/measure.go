@@ -67,8 +67,9 @@ type step struct {
 // builds have no late changes (they rebuild whole), nor has the
 // hand-written split a postInstall change (it lives in the unwrapped
 // derivation: the same builds as its clean build). Late changes not in
-// chosen and tools not in chosenTools are left out. The hook mode's first
-// build is paired with the plain build: in even repetitions it comes first.
+// chosen and tools not in chosenTools are left out. The first tool's clean
+// build (the hook mode's when it is chosen) is paired with the plain build,
+// which it follows: in even repetitions it comes first.
 func steps(chosen, chosenTools []string, rep int) []step {
 	all := []step{
 		{clean, plain, "plain", nil},
@@ -94,7 +95,7 @@ func steps(chosen, chosenTools []string, rep int) []step {
 			out = append(out, st)
 		}
 	}
-	if rep%2 == 0 && contains(chosenTools, hooked) {
+	if rep%2 == 0 && len(out) > 1 && out[1].scenario == clean {
 		out[0], out[1] = out[1], out[0]
 	}
 	return out
@@ -150,8 +151,8 @@ type result struct {
 	// stageRows are the rows of the split builds' breakdowns, each in
 	// the order its build ran them.
 	stageRows [][]string
-	// cpu[scenario][tool] are the CPU seconds of the plain and hook-mode
-	// builds, as times are their wall seconds.
+	// cpu[scenario][tool] are the CPU seconds of the plain, split and
+	// hook-mode builds, as times are their wall seconds.
 	cpu map[string]map[string][]float64
 	// done is the number of repetitions measured.
 	done int
@@ -290,11 +291,13 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 				return nil, err
 			}
 			record(st.scenario, st.tool, sec)
-			if st.tool == plain || st.tool == hooked {
+			if st.tool == plain || st.tool == hooked || st.tool == vanilla {
 				if r.cpu[st.scenario] == nil {
 					r.cpu[st.scenario] = map[string][]float64{}
 				}
 				r.cpu[st.scenario][st.tool] = append(r.cpu[st.scenario][st.tool], b.lastCPU)
+			}
+			if st.tool == plain || st.tool == hooked {
 				k := phaseKey(st.scenario, st.tool)
 				r.phases[k] = append(r.phases[k], phases(lines, sec))
 			}

@@ -121,6 +121,23 @@ func TestSteps(t *testing.T) {
 	}
 }
 
+// TestStepsPaired: without the hook mode, the split's clean build is the
+// one paired with the plain build, first in even repetitions.
+func TestStepsPaired(t *testing.T) {
+	for rep, want := range map[int]string{
+		1: clean + "/" + plain + "," + clean + "/" + vanilla + "," + postInstall + "/" + vanilla,
+		2: clean + "/" + vanilla + "," + clean + "/" + plain + "," + postInstall + "/" + vanilla,
+	} {
+		var got []string
+		for _, st := range steps([]string{postInstall}, []string{plain, vanilla}, rep) {
+			got = append(got, st.scenario+"/"+st.tool)
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("repetition %d: steps = %q, want %q", rep, got, want)
+		}
+	}
+}
+
 // TestStepsHook: the hook mode's builds, its first build paired with the
 // plain build, first in even repetitions.
 func TestStepsHook(t *testing.T) {
@@ -236,6 +253,28 @@ func TestReportHook(t *testing.T) {
 	}
 	if strings.Contains(md, "P1 postFixup") || strings.Contains(md, "checkpointBuildTools |") {
 		t.Errorf("report has nix-vanilla's measures or columns without their builds:\n%s", md)
+	}
+}
+
+// TestReportPairedSplit: P3 per repetition, over the plain build next to
+// each split build, wall and CPU time.
+func TestReportPairedSplit(t *testing.T) {
+	r := &result{
+		workload: workload{name: "w", what: "a workload"},
+		times:    map[string]map[string][]float64{clean: {plain: {100, 120}, vanilla: {104, 117}}},
+		cpu:      map[string]map[string][]float64{clean: {plain: {150, 160}, vanilla: {153, 168}}},
+		failed:   map[string]map[string]string{},
+		phases:   map[string][]phaseTimes{},
+	}
+	md := report([]*result{r}, 2, time.Minute)
+	for _, want := range []string{
+		"| P3 clean split build / plain build | 100.5 % | ≤ 105 % |",
+		"| P3 per repetition: clean split / plain build of the same repetition, wall | 100.8 % (97.5–104.0), 2 pairs | ≤ 105 % |",
+		"| P3 per repetition, CPU time (user + system) | 103.5 % (102.0–105.0), 2 pairs | |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
 	}
 }
 
