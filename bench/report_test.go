@@ -368,3 +368,32 @@ func TestStageTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestStageSectionPlain: the plain build's phases in the rows of the
+// stages that run them, as a first column.
+func TestStageSectionPlain(t *testing.T) {
+	split := phaseTimes{startPhase: 0.5, "checkpoint: buildPhase": 12, "checkpoint: save": 1, "unwrapped: installPhase": 2, "final: fixupPhase": 0.5}
+	r := &result{
+		workload: workload{name: "w", what: "a workload"},
+		times:    map[string]map[string][]float64{clean: {plain: {14}, vanilla: {16}}},
+		failed:   map[string]map[string]string{},
+		phases: map[string][]phaseTimes{
+			phaseKey(clean, vanilla): {split},
+			phaseKey(clean, plain):   {{startPhase: 0.4, "buildPhase": 11, "installPhase": 2.1, "fixupPhase": 0.5}},
+		},
+		stageRows: [][]string{{startPhase, "checkpoint: buildPhase", "checkpoint: save", "unwrapped: installPhase", "final: fixupPhase"}},
+	}
+	var b strings.Builder
+	stageSection(&b, r)
+	for _, line := range []string{
+		"| stage: step | plain, clean build | clean build |",
+		"| checkpoint: buildPhase | 11.0 | 12.0 |",
+		"| checkpoint: save | – | 1.0 |",
+		"| unwrapped: installPhase | 2.1 | 2.0 |",
+		"| nix-build, whole | 14.0 | 16.0 |",
+	} {
+		if !strings.Contains(b.String(), line+"\n") {
+			t.Errorf("the stage table lacks %q:\n%s", line, b.String())
+		}
+	}
+}

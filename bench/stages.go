@@ -121,11 +121,42 @@ func stageSection(b *strings.Builder, r *result) {
 		all = append(all, r.phases[c.key]...)
 	}
 	order := stageOrder(all, r.stageRows)
-	fmt.Fprintf(b, "\nWhere a split build's time goes (nix-vanilla, `vanillaPackage = true`): each row's median seconds. A phase runs from its `Running phase:` line to the next phase or stage, less the helper's own steps inside it (unpack again, restore, save: the seconds each logs), which have rows of their own; *(setup)* is the rest of a stage before its first phase (replaying the shell state, the snapshots); *(start)* is evaluation and instantiation. The unpack runs while the restore verifies the checkpoint; the restore's row is its time after the unpack.\n\n")
 	var whole []float64
-	for _, c := range cols {
+	if ps := r.phases[phaseKey(clean, plain)]; len(ps) > 0 {
+		key := phaseKey(clean, plain) + "/stages"
+		r.phases[key] = nil
+		for _, p := range ps {
+			r.phases[key] = append(r.phases[key], plainAsStages(p))
+		}
+		cols = append([]column{{"plain, clean build", key}}, cols...)
+		whole = append(whole, summarize(r.times[clean][plain]).median)
+	}
+	fmt.Fprintf(b, "\nWhere a split build's time goes (nix-vanilla, `vanillaPackage = true`): each row's median seconds. A phase runs from its `Running phase:` line to the next phase or stage, less the helper's own steps inside it (unpack again, restore, save: the seconds each logs), which have rows of their own; *(setup)* is the rest of a stage before its first phase (replaying the shell state, the snapshots); *(start)* is evaluation and instantiation. The unpack runs while the restore verifies the checkpoint; the restore's row is its time after the unpack. The plain build's phases stand in the rows of the stage that runs them in the split, for comparison.\n\n")
+	for _, c := range cols[len(whole):] {
 		s, _, _ := strings.Cut(c.key, "/")
 		whole = append(whole, summarize(r.times[s][vanilla]).median)
 	}
 	phaseTable(b, r, "stage: step", order, cols, whole)
+}
+
+// plainAsStages names a plain build's phases as the rows of the split
+// stage that runs them: stdenv's phases up to buildPhase in the vanilla
+// stage ("checkpoint"), checkPhase and installPhase in the unwrapped
+// stage, the rest in the final stage. A phase of the package's own
+// (preBuildPhases and the like) counts as the vanilla stage's.
+func plainAsStages(p phaseTimes) phaseTimes {
+	out := phaseTimes{}
+	for name, sec := range p {
+		switch name {
+		case startPhase:
+			out[name] += sec
+		case "checkPhase", "installPhase":
+			out["unwrapped: "+name] += sec
+		case "fixupPhase", "installCheckPhase", "distPhase":
+			out["final: "+name] += sec
+		default:
+			out["checkpoint: "+name] += sec
+		}
+	}
+	return out
 }

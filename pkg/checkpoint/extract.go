@@ -100,7 +100,7 @@ func (x *extractor) forgetOutput(name string) {
 func (x *extractor) extract(ctx context.Context) error {
 	if x.decoded != nil {
 		// precheck kept the stream, checked to its end.
-		if err := x.extractFrom(ctx, tar.NewReader(bytes.NewReader(x.decoded)), nil); err != nil {
+		if err := x.extractFrom(ctx, tar.NewReader(x.decoded.reader()), nil); err != nil {
 			return err
 		}
 		return x.extractTreeLinks(ctx)
@@ -129,7 +129,7 @@ func (x *extractor) extractTreeLinks(ctx context.Context) error {
 	// the last file it needs.
 	var tr *tar.Reader
 	if x.decoded != nil {
-		tr = tar.NewReader(bytes.NewReader(x.decoded))
+		tr = tar.NewReader(x.decoded.reader())
 	} else {
 		var done func()
 		var err error

@@ -353,7 +353,7 @@ type extractor struct {
 	// zr decompresses the archive being read.
 	zr *zstd.Decoder
 	// decoded is the tar stream precheck read and kept (see maxDecoded).
-	decoded []byte
+	decoded *keptStream
 	// entries counts the archive's entries (precheck).
 	entries int
 	// umask is the process's file mode creation mask.
