@@ -53,7 +53,10 @@ in {
   drv = builtins.isString hello.drvPath;
   split = split ? vanilla && has split.vanilla;
 }`, filepath.Join(nixDir, "overlay.nix"), filepath.Join(nixDir, "helper.nix"))
-	cmd := exec.CommandContext(context.Background(), "nix-instantiate", "--eval", "--strict", "--json", "-E", expr)
+	// --read-write-mode: the evaluation adds sources it interpolates (nixpkgs'
+	// pkgs/tools/compression/zstd, for one) to the store; read-only, a fresh
+	// store fails with "path … is not valid".
+	cmd := exec.CommandContext(context.Background(), "nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", expr)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {

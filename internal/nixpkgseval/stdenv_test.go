@@ -42,7 +42,10 @@ in {
   zlibSame = pkgs.zlib.drvPath == plain.zlib.drvPath;
   split = split ? vanilla && split.vanilla.stdenv.drvPath == s.drvPath;
 }`, filepath.Join(nixDir, "overlay.nix"))
-	cmd := exec.CommandContext(context.Background(), "nix-instantiate", "--eval", "--strict", "--json", "-E", expr)
+	// --read-write-mode: the evaluation adds sources it interpolates (nixpkgs'
+	// pkgs/tools/compression/zstd, for one) to the store; read-only, a fresh
+	// store fails with "path … is not valid".
+	cmd := exec.CommandContext(context.Background(), "nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", expr)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -164,7 +164,7 @@ func (b *Bed) WouldBuild(ctx context.Context, args ...string) ([]string, error) 
 
 // Eval evaluates a Nix expression strictly and returns its value as JSON.
 func (b *Bed) Eval(ctx context.Context, expr string) (string, error) {
-	out, err := b.run(ctx, "nix-instantiate", "--eval", "--strict", "--json", "-E", expr)
+	out, err := b.run(ctx, "nix-instantiate", "--eval", "--read-write-mode", "--strict", "--json", "-E", expr)
 	return strings.TrimSpace(out), err
 }
 
