@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -132,27 +133,11 @@ func (k *keptStream) Write(p []byte) (int, error) {
 
 // reader returns a reader of what was kept, from its start.
 func (k *keptStream) reader() io.Reader {
-	return &chunkReader{chunks: k.chunks}
-}
-
-type chunkReader struct {
-	chunks [][]byte
-	off    int // in chunks[0]
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) && len(r.chunks) > 0 {
-		m := copy(p[n:], r.chunks[0][r.off:])
-		n, r.off = n+m, r.off+m
-		if r.off == len(r.chunks[0]) {
-			r.chunks, r.off = r.chunks[1:], 0
-		}
+	rs := make([]io.Reader, len(k.chunks))
+	for i, c := range k.chunks {
+		rs[i] = bytes.NewReader(c)
 	}
-	if n == 0 && len(p) > 0 {
-		return 0, io.EOF
-	}
-	return n, nil
+	return io.MultiReader(rs...)
 }
 
 // maxDecoded bounds the tar stream precheck keeps in memory for extract,
