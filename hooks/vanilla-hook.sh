@@ -412,6 +412,25 @@ _vanillaSourceArgs() {
     done
 }
 
+# _vanillaStartPrepare: after the snapshot, start the helper's background
+# pass over the files the build may leave alone (their digests, and the
+# frames of a source copy when the save is likely to write one), which
+# the save takes what still holds from (`vanilla prepare`; the save's
+# -prepared stops it). It runs at the lowest CPU priority and is not a
+# job of this shell; when it cannot start, the save does all the work.
+_vanillaStartPrepare() {
+    local _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS _vanillaP=(-source-copy "${vanillaSourceCopy-auto}")
+    _vanillaSourceArgs
+    for _vanillaS in "${_vanillaSrcs[@]}"; do
+        _vanillaP+=(-src "$_vanillaS")
+    done
+    "$_vanillaHelper" prepare -top "$NIX_BUILD_TOP" -snapshot "$_vanillaWork/snapshot" -to "$_vanillaWork/prepared" \
+        -builder-pid "$$" "${_vanillaP[@]}" || {
+        echo "vanilla: could not start the background pass (see above); the save does its work"
+        rm -rf "$_vanillaWork/prepared"
+    }
+}
+
 # _vanillaSince START: seconds since $EPOCHREALTIME was START, to 0.01 s.
 _vanillaSince() {
     local _vanillaNow=$EPOCHREALTIME
@@ -433,6 +452,7 @@ _vanillaSaveCheckpoint() {
         for _vanillaS in "${_vanillaSrcs[@]}"; do
             _vanillaSnapshot+=(-src "$_vanillaS")
         done
+        [[ ! -d "$_vanillaWork/prepared" ]] || _vanillaSnapshot+=(-prepared "$_vanillaWork/prepared")
     fi
     "$_vanillaHelper" save -stage vanilla -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
         "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -take-outputs -builder-pid "$$" "${_vanillaArgs[@]}"
@@ -511,6 +531,7 @@ _vanillaAfterPhase() {
             fi
             if [[ "$1" == unpackPhase ]]; then
                 "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
+                _vanillaStartPrepare
             fi
             if ((_vanillaAt == _vanillaEarlyEnd)); then
                 _vanillaSaveCheckpoint
@@ -741,6 +762,7 @@ _vanillaCacheStore() {
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
+        [[ ! -d "$_vanillaWork/prepared" ]] || _vanillaSnapshot+=(-prepared "$_vanillaWork/prepared")
     fi
     # A source copy for the entry after buildPhase only (resuming after
     # installPhase unpacks the sources): the cache holds one per build.
@@ -797,8 +819,11 @@ _vanillaCacheAfterPhase() {
     _vanillaInBuild=
     _vanillaReleasePostBuild
     if [[ "$1" == unpackPhase ]]; then
-        "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot" ||
+        if "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"; then
+            _vanillaStartPrepare
+        else
             rm -f "$_vanillaWork/snapshot"
+        fi
     fi
     if ((_vanillaAt == _vanillaEarlyEnd)) && [[ -n "$_vanillaCacheBuildPoint" ]]; then
         _vanillaCacheStore build

@@ -183,6 +183,7 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	snap := fs.String("snapshot", "", "the snapshot taken after unpackPhase, if any")
 	end := fs.String("end", "", "the shell state at the resume point")
 	maxSize := fs.String("max-size", "", "the cache's size limit for this build (vanillaCacheMaxSize)")
+	prepared := fs.String("prepared", "", "the directory of a `vanilla prepare` run during the build, if any")
 	sc := addSourceCopyFlags(fs)
 	if err := parse(fs, stdout, args, "dir", "point", "name", "top", "fresh", "end"); err != nil {
 		return err
@@ -203,9 +204,12 @@ func cacheStore(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := stopPrepared(*prepared, stdout); err != nil {
+		return err
+	}
 	return resume.Store(resume.StoreOptions{
 		Cache: c, Point: cachekey.Point(*point), Attrs: attrs, Name: *name, Top: *b.top, Snapshot: *snap,
-		Fresh: *b.fresh, End: *end, Outputs: b.outs, MaxSize: limit, SourceCopy: copyPolicy, Log: stdout,
+		Fresh: *b.fresh, End: *end, Outputs: b.outs, MaxSize: limit, SourceCopy: copyPolicy, Prepared: *prepared, Log: stdout,
 	})
 }
 

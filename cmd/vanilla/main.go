@@ -4,6 +4,7 @@
 // Usage:
 //
 //	vanilla snapshot -top DIR -to FILE
+//	vanilla prepare -top DIR -snapshot FILE -to DIR [-source-copy WHEN [-src PATH]...]
 //	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] [-from DIR] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
 //	vanilla restore -stage STAGE -from DIR -top DIR [-tree] [-src PATH... [-threads N] [-snapshot FILE]] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
@@ -36,6 +37,8 @@ const usage = `usage: vanilla COMMAND [flags]
 
 Commands the setup hook runs in a split build:
   snapshot   record the build directory right after unpackPhase
+  prepare    read, in the background, the files the build may leave
+             alone, for the save: their digests and a source copy's frames
   save       write a stage's checkpoint at its end
   restore    restore the previous stage's checkpoint; write a script
              that replays its shell state
@@ -68,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	commands := map[string]func(context.Context, []string, io.Writer) error{
 		"snapshot":    snapshot,
+		"prepare":     prepare,
 		"save":        save,
 		"restore":     restore,
 		"check-phase": checkPhase,
@@ -287,6 +291,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
 	tree := fs.Bool("tree", false, "save the build tree (always, for the vanilla stage)")
 	restored := fs.String("restored", "", "the snapshot taken right after the restore, to report what was rebuilt")
+	prepared := fs.String("prepared", "", "the directory of a `vanilla prepare` run during the build, if any")
 	readAttrs := attrsFlag(fs)
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
 	outs := outputs{}
@@ -307,10 +312,13 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := stopPrepared(*prepared, stdout); err != nil {
+		return err
+	}
 	_, err = stage.Save(stage.SaveOptions{
 		Stage: name2, Dir: *to, Name: *name, Top: *top, Snapshot: *snap,
 		Fresh: *fresh, End: *end, Outputs: outs, TakeOutputs: *take, Tree: *tree, Attrs: attrs, Restored: *restored, From: *from,
-		SourceCopy: copyPolicy, Log: stdout,
+		SourceCopy: copyPolicy, Prepared: *prepared, Log: stdout,
 	})
 	return err
 }

@@ -87,6 +87,9 @@ type SaveOptions struct {
 	// SourceCopy decides whether the checkpoint gets a copy of the files
 	// left to the source (checkpoint.SaveOptions.SourceCopy).
 	SourceCopy func(files int, bytes int64) bool
+	// Prepared is the directory of a `vanilla prepare` run during the
+	// build, if any (checkpoint.SaveOptions.Prepared).
+	Prepared string
 	// Log receives one line saying what was saved.
 	Log io.Writer
 }
@@ -157,6 +160,7 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 		// checked every file the earlier checkpoint left to the source.
 		Previous:   opts.From,
 		SourceCopy: opts.SourceCopy,
+		Prepared:   opts.Prepared,
 		Warn: func(msg string) {
 			if opts.Log != nil {
 				fmt.Fprintf(opts.Log, "vanilla: warning: %s\n", msg)
@@ -187,7 +191,11 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 			fmt.Fprintf(opts.Log, ", %s files (%s) left to the source", count(m.Stats.Pristine), size(m.Stats.PristineBytes))
 		}
 		if m.Stats.SourceCopy > 0 {
-			fmt.Fprintf(opts.Log, ", copied (%s compressed)", size(m.Stats.SourceCopy))
+			fmt.Fprintf(opts.Log, ", copied (%s compressed", size(m.Stats.SourceCopy))
+			if opts.Prepared != "" {
+				fmt.Fprintf(opts.Log, "; %d of %d parts compressed during the build", m.Stats.PreparedGroups, m.Stats.CopyGroups)
+			}
+			fmt.Fprint(opts.Log, ")")
 		}
 		fmt.Fprintf(opts.Log, ", %s\n", seconds(time.Since(start)))
 	}

@@ -117,6 +117,26 @@ func (fw *frameWriter) flush() {
 	}()
 }
 
+// Cut ends the frame being filled, if it holds any data: what is written
+// next starts a new frame. A source copy cuts at the end of each of its
+// groups ([copyLayout]), so that a group's frames depend only on its own
+// files.
+func (fw *frameWriter) Cut() { fw.flush() }
+
+// WriteFrame cuts, then writes frame, compressed already (by
+// [zstd.Encoder.EncodeAll] with the options of newFrameWriter), after the
+// frames before it. The frameWriter keeps frame.
+func (fw *frameWriter) WriteFrame(frame []byte) error {
+	if err := fw.firstErr(); err != nil {
+		return err
+	}
+	fw.flush()
+	ch := make(chan []byte, 1)
+	fw.pending <- ch
+	ch <- frame
+	return nil
+}
+
 // Close compresses what is left, waits for every frame to be written and
 // returns the first write error.
 func (fw *frameWriter) Close() error {

@@ -67,6 +67,11 @@ type Stats struct {
 	// SourceCopy is the size of the source copy, if there is one
 	// ([SourceCopyFile]).
 	SourceCopy int64 `json:"sourceCopy,omitempty"`
+	// PreparedGroups and CopyGroups count the groups of the source copy
+	// whose frames Save took from [Prepare], and all of them. They are
+	// not recorded: a checkpoint is the same with or without Prepare.
+	PreparedGroups int `json:"-"`
+	CopyGroups     int `json:"-"`
 }
 
 // CorruptError reports a checkpoint that cannot be read back: missing,

@@ -61,6 +61,10 @@ type SaveOptions struct {
 	// and has not changed since (the snapshot says so), so Save takes
 	// the digest from it instead of reading the file again.
 	Previous string
+	// Prepared is the directory where [Prepare] wrote, for the same
+	// Snapshot, what it did ahead of the save; "" for none. The
+	// checkpoint is the same bytes with or without it.
+	Prepared string
 }
 
 // pristineEntry is one line of pristine.zst. Path holds the name when it
@@ -131,13 +135,23 @@ func Save(opts SaveOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := []string{ArchiveFile, PristineFile, OrderFile}
-	if opts.Tree && opts.SourceCopy != nil && len(pristine) > 0 && opts.SourceCopy(len(pristine), m.Stats.PristineBytes) {
-		if m.Stats.SourceCopy, err = digestAndCopy(opts.Top, pristine, filepath.Join(tmp, SourceCopyFile)); err != nil {
+	var layout *copyLayout
+	prep := &prepared{}
+	if len(pristine) > 0 {
+		layout = newCopyLayout(opts.Snapshot)
+		if prep, err = readPrepared(opts.Prepared, layout); err != nil {
 			return nil, err
 		}
+		defer prep.close()
+	}
+	names := []string{ArchiveFile, PristineFile, OrderFile}
+	if opts.Tree && opts.SourceCopy != nil && len(pristine) > 0 && opts.SourceCopy(len(pristine), m.Stats.PristineBytes) {
+		if m.Stats.SourceCopy, m.Stats.PreparedGroups, err = digestAndCopy(opts.Top, pristine, layout, prep, filepath.Join(tmp, SourceCopyFile)); err != nil {
+			return nil, err
+		}
+		m.Stats.CopyGroups = layout.groups()
 		names = append(names, SourceCopyFile)
-	} else if err := digestAll(opts.Top, pristine, known); err != nil {
+	} else if err := digestAll(opts.Top, pristine, prep.digests(layout, known)); err != nil {
 		return nil, fmt.Errorf("save %s: %w", opts.Top, err)
 	}
 	if m.PristineSize, err = writePristine(filepath.Join(opts.Dir, PristineFile), pristine); err != nil {

@@ -103,8 +103,9 @@ type StoreOptions struct {
 	// Top, Snapshot, Fresh, End and Outputs are as in stage.SaveOptions.
 	Top, Snapshot, Fresh, End string
 	Outputs                   map[string]string
-	// SourceCopy is as in stage.SaveOptions.
+	// SourceCopy and Prepared are as in stage.SaveOptions.
 	SourceCopy func(files int, bytes int64) bool
+	Prepared   string
 	// MaxSize, if not zero, is the cache's size limit for this build (the
 	// vanillaCacheMaxSize attribute), enforced after the entry is stored.
 	MaxSize int64
@@ -125,7 +126,7 @@ func Store(opts StoreOptions) error {
 		m, err = stage.Save(stage.SaveOptions{
 			Stage: stage.Vanilla, Dir: dir, Name: opts.Name, Top: opts.Top, Snapshot: opts.Snapshot,
 			Fresh: opts.Fresh, End: opts.End, Outputs: opts.Outputs, Tree: true, Attrs: opts.Attrs,
-			SourceCopy: opts.SourceCopy,
+			SourceCopy: opts.SourceCopy, Prepared: opts.Prepared,
 		})
 		return err
 	})
