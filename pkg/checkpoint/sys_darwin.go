@@ -27,3 +27,6 @@ func mkfifoat(_ int, base string, _ fs.FileMode) error {
 func linkat(olddirfd int, oldname string, newdirfd int, newname string) error {
 	return unix.Linkat(olddirfd, oldname, newdirfd, newname, 0)
 }
+
+// oNoAtime is 0: darwin has no O_NOATIME.
+const oNoAtime = 0

@@ -41,3 +41,7 @@ func linkat(olddirfd int, oldname string, newdirfd int, newname string) error {
 	}
 	return nil
 }
+
+// oNoAtime opens a file without updating its access time, for a file the
+// process owns.
+const oNoAtime = syscall.O_NOATIME

@@ -22,3 +22,6 @@ func mkfifoat(_ int, base string, _ fs.FileMode) error {
 // linkat reports EXDEV, so that the caller copies the file: the syscall
 // package has no linkat outside Linux.
 func linkat(int, string, int, string) error { return syscall.EXDEV }
+
+// oNoAtime is 0: no O_NOATIME here.
+const oNoAtime = 0
