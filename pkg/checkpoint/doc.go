@@ -26,6 +26,11 @@
 // .attr-HASH of passAsFile; see NixFile) belong to each stage and are
 // neither saved nor restored.
 //
+// [Prepare] does the part of a save that depends only on files the build
+// may leave alone (their digests, the frames of a source copy) ahead of
+// it, in the background; [SaveOptions.Prepared] takes what still holds,
+// and the checkpoint is the same bytes with or without it.
+//
 // After the rewrite, Restore keeps valid what covers rewritten bytes:
 // GNU build-ids, PNG chunk CRCs, tar header checksums, the CRC-32 of
 // stored zip members and the page hashes of ad-hoc Mach-O code signatures
@@ -51,8 +56,8 @@
 // rewritten in text files; binaries that embed it keep the old path and are
 // counted. Modification times of symlinks are not restored. Sockets and
 // device nodes are not saved (one warning each). Checking the source by
-// content reads every pristine file twice, once when saving and once when
-// restoring (or when unpacking it, with Sources): on Linux's source tree (1.3 GB in 78,579 files) that took
+// content reads every pristine file twice, once when saving (or in
+// Prepare) and once when restoring (or when unpacking it, with Sources): on Linux's source tree (1.3 GB in 78,579 files) that took
 // about 5 s of CPU time each way on these machines (docs/design.md). Sparse files use this package's own PAX
 // records (SparseMapKey), which other tar readers ignore: they extract the
 // data extents one after the other. On a filesystem that orders entries by

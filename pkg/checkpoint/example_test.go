@@ -42,3 +42,37 @@ func Example() {
 	// 1 file, 1 rewritten
 	// true
 }
+
+// While the build runs, Prepare reads the files it may leave alone and
+// compresses the source copy's frames; the save takes what still holds.
+func ExamplePrepare() {
+	dir, _ := os.MkdirTemp("", "checkpoint-example")
+	defer os.RemoveAll(dir)
+	top := filepath.Join(dir, "build")
+	os.MkdirAll(filepath.Join(top, "src"), 0o755)
+	os.WriteFile(filepath.Join(top, "src", "main.c"), []byte("int main(void) { return 0; }\n"), 0o644)
+	os.WriteFile(filepath.Join(top, "src", "README"), []byte("hello\n"), 0o644)
+	snap, _ := checkpoint.Take(top, nil)
+
+	prepared := filepath.Join(dir, "prepared")
+	st, err := checkpoint.Prepare(context.Background(), checkpoint.PrepareOptions{
+		Top: top, Snapshot: snap, Dir: prepared, Copy: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	// The build changes a file the pass has read: the save reads it again.
+	os.WriteFile(filepath.Join(top, "src", "main.c"), []byte("int main(void) { return 1; }\n"), 0o644)
+	m, err := checkpoint.Save(checkpoint.SaveOptions{
+		Dir: filepath.Join(dir, "ckpt"), Name: "pkg-1.0", Top: top, Tree: true, Snapshot: snap,
+		SourceCopy: func(int, int64) bool { return true }, Prepared: prepared,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("prepared", st.Files, "files;", m.Stats.Pristine, "left to the source")
+	fmt.Println(m.Stats.PreparedGroups, "of", m.Stats.CopyGroups, "groups of the copy taken from it")
+	// Output:
+	// prepared 2 files; 1 left to the source
+	// 0 of 1 groups of the copy taken from it
+}
