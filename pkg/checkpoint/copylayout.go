@@ -1,9 +1,6 @@
 package checkpoint
 
-import (
-	"slices"
-	"sort"
-)
+import "slices"
 
 // A copyLayout fixes how a source copy ([SourceCopyFile]) is cut into
 // zstd frames: the snapshot's regular files, in the order Save walks the
@@ -54,11 +51,6 @@ func newCopyLayout(s *Snapshot) *copyLayout {
 
 // groups returns the number of groups.
 func (l *copyLayout) groups() int { return len(l.starts) - 1 }
-
-// group returns the group of file i.
-func (l *copyLayout) group(i int) int {
-	return sort.Search(len(l.starts), func(g int) bool { return l.starts[g] > i }) - 1
-}
 
 // walkCompare orders relative paths as walk visits them: by their
 // components, each compared byte by byte, a directory before what it
