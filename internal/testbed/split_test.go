@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -665,5 +666,28 @@ func TestSourceCopyHookMode(t *testing.T) {
 		if step.change != "" && strings.Contains(log, "Running phase: unpackPhase") {
 			t.Errorf("the resumed build ran unpackPhase:\n%s", tail(log, 40))
 		}
+	}
+}
+
+// TestBackgroundPass: the vanilla stage's background pass (vanilla
+// prepare) compresses the source copy while buildPhase runs (here a
+// sleep, which leaves the cores idle), the save takes it, and the outputs
+// are the plain build's; a file preBuild changed after the pass read it is
+// read again.
+func TestBackgroundPass(t *testing.T) {
+	t.Parallel()
+	override := `{ vanillaSourceCopy = true; preBuild = "sleep 8; echo changed late >> data/n3; cd src"; }`
+	compareBuilds(t, bed, []string{"-E", fixtureExpr("tarball", false, override)}, []string{"-E", fixtureExpr("tarball", true, override)})
+	drv, err := bed.Instantiate(context.Background(), "-E", fixtureExpr("tarball", true, override)+".vanilla")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := buildLog(t, drv)
+	m := regexp.MustCompile(`vanilla: saved checkpoint: .*, copied \(.* compressed; (\d+) of (\d+) parts compressed during the build\)`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("the vanilla stage's log does not say what the save took from the background pass:\n%s", tail(log, 30))
+	}
+	if m[1] == "0" {
+		t.Errorf("the save took none of the %s parts from the background pass, which had 8 idle seconds:\n%s", m[2], tail(log, 30))
 	}
 }
