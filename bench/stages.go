@@ -25,13 +25,19 @@ var helperSteps = []struct{ prefix, row string }{
 	{"vanilla: saved ", "save"},
 }
 
+// endRow is the row of what comes after a stage's save.
+const endRow = "(end)"
+
 // stageTimes splits a split build's log into rows "STAGE: ROW": each
 // phase from its "Running phase:" line to the next line that starts a
-// phase or a stage, less the helper steps logged inside it, which get
-// rows of their own; "(start)" is what comes before the first stage
-// (evaluation, instantiation); "STAGE: (setup)" what comes between a
-// stage's first line and its first phase, less its helper steps (the
-// shell state replayed, the snapshot).
+// phase or a stage or to the stage's save, less the helper steps logged
+// inside it, which get rows of their own; "(start)" is what comes before
+// the first stage (evaluation, instantiation); "STAGE: (setup)" what
+// comes between a stage's first line and its first phase, less its
+// helper steps (the shell state replayed, the snapshot); "STAGE: (end)"
+// what comes after its save until the next stage's first line (the
+// builder's exit, Nix registering the outputs, removing the build
+// directory, the next sandbox).
 func stageTimes(lines []timedLine, total float64) (phaseTimes, []string) {
 	t := phaseTimes{}
 	var order []string
@@ -65,6 +71,12 @@ func stageTimes(lines []timedLine, total float64) (phaseTimes, []string) {
 				if sec := lineSeconds(l.text); sec > 0 {
 					add(stage+": "+h.row, sec)
 					inside += sec
+				}
+				if h.row == "save" {
+					// A stage's last step: what follows until the next
+					// stage is Nix's.
+					closeRow(l.at)
+					row, from, inside = endRow, l.at, 0
 				}
 			}
 		}
@@ -131,7 +143,7 @@ func stageSection(b *strings.Builder, r *result) {
 		cols = append([]column{{"plain, clean build", key}}, cols...)
 		whole = append(whole, summarize(r.times[clean][plain]).median)
 	}
-	fmt.Fprintf(b, "\nWhere a split build's time goes (nix-vanilla, `vanillaPackage = true`): each row's median seconds. A phase runs from its `Running phase:` line to the next phase or stage, less the helper's own steps inside it (unpack again, restore, save: the seconds each logs), which have rows of their own; *(setup)* is the rest of a stage before its first phase (replaying the shell state, the snapshots); *(start)* is evaluation and instantiation. The unpack runs while the restore verifies the checkpoint; the restore's row is its time after the unpack. The plain build's phases stand in the rows of the stage that runs them in the split, for comparison.\n\n")
+	fmt.Fprintf(b, "\nWhere a split build's time goes (nix-vanilla, `vanillaPackage = true`): each row's median seconds. A phase runs from its `Running phase:` line to the next phase or stage, less the helper's own steps inside it (unpack again, restore, save: the seconds each logs), which have rows of their own; *(setup)* is the rest of a stage before its first phase (replaying the shell state, the snapshots); *(end)* runs from a stage's save to the next stage's first line: the builder's exit, Nix hashing and registering the stage's outputs (the checkpoint, with its source copy), removing the build directory, setting up the next sandbox; *(start)* is evaluation and instantiation. The unpack runs while the restore verifies the checkpoint; the restore's row is its time after the unpack. The plain build's phases stand in the rows of the stage that runs them in the split, for comparison.\n\n")
 	for _, c := range cols[len(whole):] {
 		s, _, _ := strings.Cut(c.key, "/")
 		whole = append(whole, summarize(r.times[s][vanilla]).median)
