@@ -342,10 +342,10 @@ func TestStageTimes(t *testing.T) {
 	p, order := stageTimes(lines, 17)
 	want := map[string]float64{
 		startPhase: 0.5, "checkpoint: (setup)": 0.1, "checkpoint: unpackPhase": 1, "checkpoint: buildPhase": 6.5, "checkpoint: save": 1.5,
-		"checkpoint: (end)": 0.4,
+		"checkpoint: (end)":  0.4,
 		"unwrapped: (setup)": 0.9, "unwrapped: unpack again": 3.5, "unwrapped: restore": 0.4, "unwrapped: installPhase": 0.8, "unwrapped: save": 0.2,
 		"unwrapped: (end)": 0.2,
-		"final: (setup)": 0.3, "final: restore": 0.1, "final: fixupPhase": 0.6,
+		"final: (setup)":   0.3, "final: restore": 0.1, "final: fixupPhase": 0.6,
 	}
 	for name, w := range want {
 		if got := p[name]; got < w-0.01 || got > w+0.01 {
