@@ -107,6 +107,7 @@ func preparePass(ctx context.Context, top, snap, to string, builder int, policy 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	orphaned := make(chan struct{})
 	go func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
@@ -116,6 +117,7 @@ func preparePass(ctx context.Context, top, snap, to string, builder int, policy 
 				return
 			case <-t.C:
 				if !alive(builder) {
+					close(orphaned)
 					cancel()
 					return
 				}
@@ -125,6 +127,14 @@ func preparePass(ctx context.Context, top, snap, to string, builder int, policy 
 	_, err = checkpoint.Prepare(ctx, checkpoint.PrepareOptions{
 		Top: top, Snapshot: s, Dir: to, Copy: policy != nil && policy(files, size),
 	})
+	select {
+	case <-orphaned:
+		// The build failed: no save will read it. (In hook mode the
+		// directory is in the cache, whose gc removes a build's work
+		// directory only after a week.)
+		return os.RemoveAll(to)
+	default:
+	}
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -122,6 +123,47 @@ func TestPrepareInBackground(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPrepareBuilderGone: a pass whose builder is gone (a failed build)
+// stops and removes what it wrote, which no save will read.
+func TestPrepareBuilderGone(t *testing.T) {
+	base := t.TempDir()
+	top := filepath.Join(base, "build")
+	if err := os.MkdirAll(filepath.Join(top, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(top, "src/a.c"), []byte("a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(base, "snap")
+	var out, errs bytes.Buffer
+	if rc := run(context.Background(), []string{"snapshot", "-top", top, "-to", snap}, &out, &errs); rc != 0 {
+		t.Fatalf("snapshot: %d %s", rc, errs.String())
+	}
+	builder := exec.Command("sleep", "1")
+	if err := builder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prep := filepath.Join(base, "prepared")
+	if rc := run(context.Background(), []string{"prepare", "-top", top, "-snapshot", snap, "-to", prep,
+		"-builder-pid", strconv.Itoa(builder.Process.Pid)}, &out, &errs); rc != 0 {
+		t.Fatalf("prepare: %d %s", rc, errs.String())
+	}
+	if _, err := os.Stat(filepath.Join(prep, preparePID)); err != nil {
+		t.Fatal(err)
+	}
+	builder.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(prep); os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pass left its directory a minute after its builder ended")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
