@@ -31,15 +31,34 @@ type frameWriter struct {
 	err     error // the first error writing to w (guarded by mu)
 	closed  bool
 	pool    sync.Pool // of *[]byte, frameSize long
+	ownEnc  bool      // Close closes enc
+	// lengths are the sizes of the frames written to w, in order (read
+	// them after Close).
+	lengths []int64
+}
+
+// newEncoder returns the encoder of a checkpoint's frames, compressing
+// on up to workers goroutines. EncodeAll gives the same bytes for any
+// number.
+func newEncoder(level zstd.EncoderLevel, workers int) (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers),
+		zstd.WithWindowSize(frameSize))
 }
 
 func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) {
 	workers := runtime.GOMAXPROCS(0)
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers),
-		zstd.WithWindowSize(frameSize))
+	enc, err := newEncoder(level, workers)
 	if err != nil {
 		return nil, err
 	}
+	fw := newFrameWriterWith(w, enc, workers)
+	fw.ownEnc = true
+	return fw, nil
+}
+
+// newFrameWriterWith is newFrameWriter with an encoder of the caller's,
+// which Close leaves open, and at most workers frames in flight.
+func newFrameWriterWith(w io.Writer, enc *zstd.Encoder, workers int) *frameWriter {
 	fw := &frameWriter{
 		w:       w,
 		enc:     enc,
@@ -52,7 +71,7 @@ func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) 
 	}
 	fw.buf = (*fw.pool.Get().(*[]byte))[:0]
 	go fw.drain()
-	return fw, nil
+	return fw
 }
 
 // drain writes compressed frames in the order they were started.
@@ -65,6 +84,8 @@ func (fw *frameWriter) drain() {
 				fw.mu.Lock()
 				fw.err = err
 				fw.mu.Unlock()
+			} else {
+				fw.lengths = append(fw.lengths, int64(len(frame)))
 			}
 		}
 	}
@@ -147,6 +168,8 @@ func (fw *frameWriter) Close() error {
 	fw.flush()
 	close(fw.pending)
 	<-fw.done
-	fw.enc.Close()
+	if fw.ownEnc {
+		fw.enc.Close()
+	}
 	return fw.firstErr()
 }

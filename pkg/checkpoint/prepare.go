@@ -108,12 +108,10 @@ func Prepare(ctx context.Context, opts PrepareOptions) (PrepareStats, error) {
 		case <-time.After(wait):
 		}
 	}
-	p := &preparer{opts: opts, l: l, frames: frames, first: map[uint64]int{}}
+	p := &preparer{opts: opts, l: l, out: &countingWriter{w: frames}, first: map[uint64]int{}}
 	if opts.Copy {
-		// The options of newFrameWriter, on one goroutine: EncodeAll
-		// gives the same bytes.
-		if p.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-			zstd.WithWindowSize(frameSize)); err != nil {
+		// Save's encoder, on one goroutine.
+		if p.enc, err = newEncoder(zstd.SpeedFastest, 1); err != nil {
 			return st, err
 		}
 		defer p.enc.Close()
@@ -167,17 +165,18 @@ type preparedGroup struct {
 }
 
 type preparer struct {
-	opts   PrepareOptions
-	l      *copyLayout
-	frames *os.File
-	offset int64
-	enc    *zstd.Encoder
-	first  map[uint64]int // inode → the first file with it that counted
+	opts PrepareOptions
+	l    *copyLayout
+	// out counts what was written to PreparedFrames, the frames of
+	// groups left to Save too.
+	out   *countingWriter
+	enc   *zstd.Encoder
+	first map[uint64]int // inode → the first file with it that counted
 }
 
 // group prepares group g, or returns nil when a file of it changed.
 func (p *preparer) group(g int) (*preparedGroup, error) {
-	rec := &preparedGroup{Group: g, Compressed: p.enc != nil, Offset: p.offset}
+	rec := &preparedGroup{Group: g, Compressed: p.enc != nil, Offset: p.out.n}
 	for i := p.l.starts[g]; i < p.l.starts[g+1]; i++ {
 		f := p.l.files[i]
 		fi, err := os.Lstat(filepath.Join(p.opts.Top, f.name))
@@ -194,17 +193,18 @@ func (p *preparer) group(g int) (*preparedGroup, error) {
 		}
 		rec.Files, rec.Links = append(rec.Files, i), append(rec.Links, link)
 	}
-	var cw *chunkWriter
-	var tw *tar.Writer
+	var fw *frameWriter
+	var w io.Writer = io.Discard
 	if p.enc != nil {
-		cw = &chunkWriter{enc: p.enc, w: p.frames}
-		tw = tar.NewWriter(cw)
+		fw = newFrameWriterWith(p.out, p.enc, 1)
+		defer fw.Close()
+		w = tar.NewWriter(fw)
 	}
 	bp := digestBufs.Get().(*[]byte)
 	defer digestBufs.Put(bp)
 	for k, i := range rec.Files {
 		f := p.l.files[i]
-		if tw != nil {
+		if tw, ok := w.(*tar.Writer); ok {
 			hdr := copyHeader(f.name, f.id.Mode, f.id.Mtime)
 			if rec.Links[k] >= 0 {
 				hdr.Typeflag, hdr.Linkname = tar.TypeLink, p.l.files[rec.Links[k]].name
@@ -219,115 +219,73 @@ func (p *preparer) group(g int) (*preparedGroup, error) {
 			rec.Digests = append(rec.Digests, nil)
 			continue
 		}
-		var w io.Writer = io.Discard
-		if tw != nil {
-			w = tw
-		}
-		sum, ok, err := p.read(w, f, *bp)
-		if err != nil {
-			return nil, err
-		}
+		sum, ok := prepareRead(p, w, f, *bp)
 		if !ok {
-			return nil, nil
+			// Frames already written stay in PreparedFrames, which no
+			// record points at: the next group's Offset is past them.
+			return nil, closeFrames(fw)
 		}
 		rec.Digests = append(rec.Digests, sum)
 	}
-	if tw != nil {
-		if err := tw.Flush(); err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		if err := cw.finish(); err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		rec.Frames = cw.lengths
-		p.offset += cw.n
+	if fw == nil {
+		return rec, nil
 	}
+	if err := w.(*tar.Writer).Flush(); err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if err := closeFrames(fw); err != nil {
+		return nil, err
+	}
+	rec.Frames = fw.lengths
 	return rec, nil
 }
 
-// read copies file f into w and returns its digest; ok is false when
-// its identity was not the snapshot's before and after, or it could not
-// be opened as it is.
-func (p *preparer) read(w io.Writer, f copyFile, buf []byte) (sum []byte, ok bool, err error) {
-	// Without touching the access time where it can (the build's user
-	// owns its files): the pass leaves no trace on the files.
-	name := filepath.Join(p.opts.Top, f.name)
+// closeFrames waits for a group's frames to be written.
+func closeFrames(fw *frameWriter) error {
+	if fw == nil {
+		return nil
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("prepare: %s: %w", PreparedFrames, err)
+	}
+	return nil
+}
+
+// openNoAtime opens a file for the pass: without touching its access
+// time where it can (the build's user owns its files), so that the pass
+// leaves no trace on them.
+func openNoAtime(name string) (*os.File, error) {
 	r, err := os.OpenFile(name, os.O_RDONLY|oNoAtime, 0)
 	if err != nil && oNoAtime != 0 {
 		r, err = os.Open(name)
 	}
+	return r, err
+}
+
+// prepareRead is (*preparer).read; tests replace it.
+var prepareRead = (*preparer).read
+
+// read copies file f into w and returns its digest; ok is false when it
+// could not be opened as it is or read, or its identity was not the
+// snapshot's before and after. (A failed write into w shows when the
+// group's frames are closed.)
+func (p *preparer) read(w io.Writer, f copyFile, buf []byte) (sum []byte, ok bool) {
+	r, err := openNoAtime(filepath.Join(p.opts.Top, f.name))
 	if err != nil {
-		return nil, false, nil
+		return nil, false
 	}
 	defer r.Close()
 	if fi, err := r.Stat(); err != nil || !unchanged(f.id, fi) {
-		return nil, false, nil
+		return nil, false
 	}
-	h := sha256.New()
-	var n int64
-	for n < f.id.Size {
-		m, rerr := r.Read(buf[:min(int64(len(buf)), f.id.Size-n)])
-		h.Write(buf[:m])
-		if _, err := w.Write(buf[:m]); err != nil {
-			return nil, false, fmt.Errorf("prepare: %w", err)
-		}
-		n += int64(m)
-		if rerr != nil {
-			break
-		}
-	}
-	if m, _ := r.Read(buf[:1]); n != f.id.Size || m != 0 {
-		return nil, false, nil
+	if sum, err = copyHashed(w, r, f.id.Size, buf); err != nil {
+		return nil, false
 	}
 	if fi, err := r.Stat(); err != nil || !unchanged(f.id, fi) {
-		return nil, false, nil
+		return nil, false
 	}
-	return h.Sum(nil), true, nil
+	return sum, true
 }
-
-// chunkWriter cuts what is written into frameSize pieces, as frameWriter
-// does, compresses each with EncodeAll and writes it to w.
-type chunkWriter struct {
-	enc     *zstd.Encoder
-	w       io.Writer
-	buf     []byte
-	lengths []int64
-	n       int64
-}
-
-func (c *chunkWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if c.buf == nil {
-			c.buf = make([]byte, 0, frameSize)
-		}
-		k := min(len(p), frameSize-len(c.buf))
-		c.buf = append(c.buf, p[:k]...)
-		p, n = p[k:], n+k
-		if len(c.buf) == frameSize {
-			if err := c.flush(); err != nil {
-				return n, err
-			}
-		}
-	}
-	return n, nil
-}
-
-func (c *chunkWriter) flush() error {
-	if len(c.buf) == 0 {
-		return nil
-	}
-	frame := c.enc.EncodeAll(c.buf, make([]byte, 0, len(c.buf)/2))
-	c.buf = c.buf[:0]
-	if _, err := c.w.Write(frame); err != nil {
-		return err
-	}
-	c.lengths = append(c.lengths, int64(len(frame)))
-	c.n += int64(len(frame))
-	return nil
-}
-
-func (c *chunkWriter) finish() error { return c.flush() }
 
 // prepared is what Save takes from a Prepare: the groups recorded, by
 // group.

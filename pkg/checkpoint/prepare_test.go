@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -255,4 +256,54 @@ func TestWalkCompare(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("sorted %v, want %v (walk's order)", names, want)
 	}
+}
+
+// TestPrepareGroupGivenUp: a file found changed after Prepare read it
+// (here: said to be) gives its group up after some of the group's frames
+// were written; the next group's frames are recorded where they are, and
+// the save gives the checkpoint of a save without Prepare.
+func TestPrepareGroupGivenUp(t *testing.T) {
+	base := t.TempDir()
+	top := filepath.Join(base, "build")
+	rng := rand.New(rand.NewPCG(5, 6))
+	big := make([]byte, frameSize+frameSize/2) // a group of its own, two frames
+	for i := range big {
+		big[i] = byte(rng.Uint32())
+	}
+	write(t, top, tree{"src/a/big.bin": string(big), "src/b.c": "int b;\n", "src/c.c": "int c;\n"}, time.Unix(5, 0))
+	snap, err := Take(top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := newCopyLayout(snap); l.groups() != 2 || l.files[l.starts[0]].name != "src/a/big.bin" {
+		t.Fatalf("layout %+v: want big.bin alone in the first of two groups", l.starts)
+	}
+	read := prepareRead
+	t.Cleanup(func() { prepareRead = read })
+	prepareRead = func(p *preparer, w io.Writer, f copyFile, buf []byte) ([]byte, bool) {
+		sum, ok := read(p, w, f, buf)
+		return sum, ok && f.name != "src/a/big.bin"
+	}
+	prep := filepath.Join(base, "prepared")
+	st, err := Prepare(context.Background(), PrepareOptions{Top: top, Snapshot: snap, Dir: prep, Copy: true})
+	if err != nil || st.Groups != 1 {
+		t.Fatalf("Prepare: %+v, %v; want the second group only", st, err)
+	}
+	if fi, err := os.Stat(filepath.Join(prep, PreparedFrames)); err != nil || fi.Size() < frameSize {
+		t.Fatalf("the given-up group's frames were not written (%v, %v): the test tests nothing", fi, err)
+	}
+	always := func(int, int64) bool { return true }
+	var files []map[string][]byte
+	for _, prepared := range []string{"", prep} {
+		dir := filepath.Join(base, "ckpt"+filepath.Base(prepared))
+		m, err := Save(SaveOptions{Dir: dir, Name: "pkg", Top: top, Tree: true, Snapshot: snap, SourceCopy: always, Prepared: prepared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prepared != "" && m.Stats.PreparedGroups != 1 {
+			t.Errorf("took %d groups from Prepare, want 1", m.Stats.PreparedGroups)
+		}
+		files = append(files, checkpointFiles(t, dir))
+	}
+	sameCheckpoint(t, "a group given up", files[1], files[0])
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -172,10 +173,26 @@ func copyDigest(w io.Writer, p string, e *pristineEntry, buf []byte) ([]byte, er
 		return nil, err
 	}
 	defer f.Close()
+	sum, err := copyHashed(w, f, e.Size, buf)
+	if errors.Is(err, errSizeChanged) {
+		return nil, fmt.Errorf("%s: changed size while saved: expected %d bytes", e.name(), e.Size)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.name(), err)
+	}
+	return sum, nil
+}
+
+// errSizeChanged says that a file did not hold the bytes expected.
+var errSizeChanged = errors.New("not the size expected")
+
+// copyHashed writes the size bytes of r into w through buf and returns
+// their SHA-256; errSizeChanged when r holds fewer or more.
+func copyHashed(w io.Writer, r io.Reader, size int64, buf []byte) ([]byte, error) {
 	h := sha256.New()
 	var n int64
-	for n < e.Size {
-		m, err := f.Read(buf[:min(int64(len(buf)), e.Size-n)])
+	for n < size {
+		m, err := r.Read(buf[:min(int64(len(buf)), size-n)])
 		h.Write(buf[:m])
 		if _, werr := w.Write(buf[:m]); werr != nil {
 			return nil, werr
@@ -185,11 +202,11 @@ func copyDigest(w io.Writer, p string, e *pristineEntry, buf []byte) ([]byte, er
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.name(), err)
+			return nil, err
 		}
 	}
-	if m, _ := f.Read(buf[:1]); n != e.Size || m != 0 {
-		return nil, fmt.Errorf("%s: changed size while saved: expected %d bytes", e.name(), e.Size)
+	if m, _ := r.Read(buf[:1]); n != size || m != 0 {
+		return nil, errSizeChanged
 	}
 	return h.Sum(nil), nil
 }
