@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -75,21 +76,11 @@ func checkpointFiles(t *testing.T, dir string) map[string][]byte {
 func sameCheckpoint(t *testing.T, what string, got, want map[string][]byte) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Errorf("%s: files %v, want %v", what, slices.Sorted(mapsKeys(got)), slices.Sorted(mapsKeys(want)))
+		t.Errorf("%s: files %v, want %v", what, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 	for name, w := range want {
 		if !bytes.Equal(got[name], w) {
 			t.Errorf("%s: %s differs from the save without Prepare (%d bytes, want %d)", what, name, len(got[name]), len(w))
-		}
-	}
-}
-
-func mapsKeys(m map[string][]byte) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }
@@ -139,7 +130,7 @@ func TestPrepareSameCheckpoint(t *testing.T) {
 
 	want, m := save("plain", "", always)
 	if _, ok := want[SourceCopyFile]; !ok || m.Stats.CopyGroups < 5 {
-		t.Fatalf("the source copy has %d groups (want 5 or more), files %v", m.Stats.CopyGroups, slices.Sorted(mapsKeys(want)))
+		t.Fatalf("the source copy has %d groups (want 5 or more), files %v", m.Stats.CopyGroups, slices.Sorted(maps.Keys(want)))
 	}
 	got, m2 := save("prepared", prep+"true", always)
 	sameCheckpoint(t, "nothing changed", got, want)

@@ -135,9 +135,12 @@ func Save(opts SaveOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The layout only for a copy or a Prepare to take from: sorting the
+	// snapshot's names costs a save that needs neither.
+	withCopy := opts.Tree && opts.SourceCopy != nil && len(pristine) > 0 && opts.SourceCopy(len(pristine), m.Stats.PristineBytes)
 	var layout *copyLayout
 	prep := &prepared{}
-	if len(pristine) > 0 {
+	if len(pristine) > 0 && (withCopy || opts.Prepared != "") {
 		layout = newCopyLayout(opts.Snapshot)
 		if prep, err = readPrepared(opts.Prepared, layout); err != nil {
 			return nil, err
@@ -145,7 +148,7 @@ func Save(opts SaveOptions) (*Manifest, error) {
 		defer prep.close()
 	}
 	names := []string{ArchiveFile, PristineFile, OrderFile}
-	if opts.Tree && opts.SourceCopy != nil && len(pristine) > 0 && opts.SourceCopy(len(pristine), m.Stats.PristineBytes) {
+	if withCopy {
 		if m.Stats.SourceCopy, m.Stats.PreparedGroups, err = digestAndCopy(opts.Top, pristine, layout, prep, filepath.Join(tmp, SourceCopyFile)); err != nil {
 			return nil, err
 		}
