@@ -412,6 +412,19 @@ _vanillaSourceArgs() {
     done
 }
 
+# _vanillaSourceCopyArgs: set _vanillaCopyArgs to the flags that decide
+# the copy of the files the build left alone: vanillaSourceCopy (true,
+# false, unset: the helper decides from their size and the sources'
+# formats, which it is given when it could unpack them).
+_vanillaSourceCopyArgs() {
+    local _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS
+    _vanillaCopyArgs=(-source-copy "${vanillaSourceCopy-auto}")
+    _vanillaSourceArgs
+    for _vanillaS in "${_vanillaSrcs[@]}"; do
+        _vanillaCopyArgs+=(-src "$_vanillaS")
+    done
+}
+
 # _vanillaStartPrepare: after the snapshot, start the helper's background
 # pass over the files the build may leave alone (their digests, and the
 # frames of a source copy when the save is likely to write one), which
@@ -419,13 +432,10 @@ _vanillaSourceArgs() {
 # -prepared stops it). It runs at the lowest CPU priority and is not a
 # job of this shell; when it cannot start, the save does all the work.
 _vanillaStartPrepare() {
-    local _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS _vanillaP=(-source-copy "${vanillaSourceCopy-auto}")
-    _vanillaSourceArgs
-    for _vanillaS in "${_vanillaSrcs[@]}"; do
-        _vanillaP+=(-src "$_vanillaS")
-    done
+    local _vanillaCopyArgs
+    _vanillaSourceCopyArgs
     "$_vanillaHelper" prepare -top "$NIX_BUILD_TOP" -snapshot "$_vanillaWork/snapshot" -to "$_vanillaWork/prepared" \
-        -builder-pid "$$" "${_vanillaP[@]}" || {
+        -builder-pid "$$" "${_vanillaCopyArgs[@]}" || {
         echo "vanilla: could not start the background pass (see above); the save does its work"
         rm -rf "$_vanillaWork/prepared"
     }
@@ -440,18 +450,12 @@ _vanillaSince() {
 
 # Runs after the vanilla stage's last phase.
 _vanillaSaveCheckpoint() {
-    local _vanillaArgs _vanillaSnapshot=() _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS
+    local _vanillaArgs _vanillaSnapshot=() _vanillaCopyArgs
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
-        # The copy of the files the build left alone: vanillaSourceCopy
-        # (true, false, unset: the helper decides from their size and the
-        # sources' formats, which it is given when it could unpack them).
-        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot" -source-copy "${vanillaSourceCopy-auto}")
-        _vanillaSourceArgs
-        for _vanillaS in "${_vanillaSrcs[@]}"; do
-            _vanillaSnapshot+=(-src "$_vanillaS")
-        done
+        _vanillaSourceCopyArgs
+        _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot" "${_vanillaCopyArgs[@]}")
         [[ ! -d "$_vanillaWork/prepared" ]] || _vanillaSnapshot+=(-prepared "$_vanillaWork/prepared")
     fi
     "$_vanillaHelper" save -stage vanilla -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" \
@@ -767,12 +771,9 @@ _vanillaCacheStore() {
     # A source copy for the entry after buildPhase only (resuming after
     # installPhase unpacks the sources): the cache holds one per build.
     if [[ -e "$_vanillaWork/snapshot" && "$1" == build ]]; then
-        local _vanillaSrcArgs _vanillaSrcs _vanillaWhy _vanillaS
-        _vanillaSnapshot+=(-source-copy "${vanillaSourceCopy-auto}")
-        _vanillaSourceArgs
-        for _vanillaS in "${_vanillaSrcs[@]}"; do
-            _vanillaSnapshot+=(-src "$_vanillaS")
-        done
+        local _vanillaCopyArgs
+        _vanillaSourceCopyArgs
+        _vanillaSnapshot+=("${_vanillaCopyArgs[@]}")
     fi
     "$_vanillaHelper" cache store -dir "$_vanillaCacheDir" -point "$1" -name "$name" -top "$NIX_BUILD_TOP" \
         "${_vanillaSnapshot[@]}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end-$1" \
