@@ -8,13 +8,18 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive lock on f, waiting for it when wait is set.
+// lockFile takes an exclusive lock on f, waiting for it when wait is set
+// (through EINTR, as pkg/cache's flock does).
 func lockFile(f *os.File, wait bool) error {
 	how := syscall.LOCK_EX
 	if !wait {
 		how |= syscall.LOCK_NB
 	}
-	return syscall.Flock(int(f.Fd()), how)
+	for {
+		if err := syscall.Flock(int(f.Fd()), how); err != syscall.EINTR {
+			return err
+		}
+	}
 }
 
 // detach starts cmd in a session of its own, out of the builder's
