@@ -407,6 +407,17 @@ func TestHashMapNeedsSameNames(t *testing.T) {
 	}
 }
 
+// Two outputs given one store hash: the restore could not map it back to
+// the checkpoint's two (a file's old bytes would be guessed).
+func TestHashMapNeedsOwnHashes(t *testing.T) {
+	other := strings.Repeat("1", 32)
+	_, err := hashMap(map[string]string{"out": "/nix/store/" + oldHash + "-pkg-1.0", "dev": "/nix/store/" + other + "-pkg-1.0-dev"},
+		map[string]string{"out": "/nix/store/" + newHash + "-pkg-1.0", "dev": "/nix/store/" + newHash + "-pkg-1.0-dev"})
+	if err == nil || !strings.Contains(err.Error(), "outputs dev and out are given the same store hash") {
+		t.Fatalf("hashMap: %v", err)
+	}
+}
+
 // TestSaveIsAtomic saves over a good checkpoint and fails midway: what is
 // left must not look like a checkpoint, and no temporary files remain.
 func TestSaveIsAtomic(t *testing.T) {

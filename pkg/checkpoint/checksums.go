@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -171,49 +172,96 @@ func (x *extractor) debugLink(w writtenFile) (*elfid.DebugLink, error) {
 const maxDigestRounds = 4
 
 // digests replaces, in every restored file, the old digests of the files
-// that changed by the new ones.
+// that changed by the new ones. It looks for the old digests first
+// (digest.Finder), so that new digests are computed only for files whose
+// old ones are written somewhere, and only the files that hold them are
+// rewritten: most restores find none.
 func (x *extractor) digests(ctx context.Context) error {
 	x.digested = map[string]bool{}
-	pending := make([]string, 0, len(x.old))
-	for p := range x.old {
-		pending = append(pending, p)
-	}
+	pending := slices.Sorted(maps.Keys(x.old))
 	restored := x.byPath()
 	for range maxDigestRounds {
-		var changes []digest.Change
-		for _, p := range pending {
-			cur, ok := x.current(p)
-			if !ok {
-				data, err := x.readRestored(restored[p])
+		olds := make([]digest.Sums, len(pending))
+		for i, p := range pending {
+			olds[i] = x.old[p]
+		}
+		found, holders, err := x.findDigests(ctx, digest.NewFinder(olds))
+		if err != nil || len(found) == 0 {
+			return err
+		}
+		changes := make([]digest.Change, len(found))
+		g, _ := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for k, i := range found {
+			g.Go(func() error {
+				data, err := x.readRestored(restored[pending[i]])
 				if err != nil {
 					return err
 				}
-				cur = digest.Of(data)
-			}
-			if cur != x.old[p] {
-				changes = append(changes, digest.Change{Old: x.old[p], New: cur})
-			}
+				changes[k] = digest.Change{Old: olds[i], New: digest.Of(data)}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 		rep := digest.New(changes)
 		if rep.Len() == 0 {
 			return nil
 		}
-		var err error
-		if pending, err = x.replaceDigests(ctx, rep); err != nil || len(pending) == 0 {
+		if pending, err = x.replaceDigests(ctx, rep, holders); err != nil || len(pending) == 0 {
 			return err
 		}
 	}
 	return fmt.Errorf("restore: digests of rewritten files still change after %d rounds of replacing them (files that list each other's digests): %s", maxDigestRounds, strings.Join(pending, ", "))
 }
 
-// replaceDigests replaces digests in every restored file and returns the
-// files it changed.
-func (x *extractor) replaceDigests(ctx context.Context, rep *digest.Replacer) ([]string, error) {
+// findDigests looks in every restored file for the digests f finds, and
+// returns the indices of those found, in order, and the files that hold
+// them, in the order of x.written.
+func (x *extractor) findDigests(ctx context.Context, f *digest.Finder) ([]int, []writtenFile, error) {
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var mu sync.Mutex
+	seen := map[int]bool{}
+	holds := make([]bool, len(x.written))
+	for k, w := range x.written {
+		g.Go(func() error {
+			data, err := x.readRestored(w)
+			if err != nil {
+				return err
+			}
+			var mine []int
+			if f.Find(data, func(i int) { mine = append(mine, i) }) {
+				holds[k] = true
+				mu.Lock()
+				for _, i := range mine {
+					seen[i] = true
+				}
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var holders []writtenFile
+	for k, w := range x.written {
+		if holds[k] {
+			holders = append(holders, w)
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), holders, nil
+}
+
+// replaceDigests replaces digests in files and returns those it changed.
+func (x *extractor) replaceDigests(ctx context.Context, rep *digest.Replacer, files []writtenFile) ([]string, error) {
 	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	var mu sync.Mutex
 	var changed []string
-	for _, w := range x.written {
+	for _, w := range files {
 		g.Go(func() error {
 			data, err := x.readRestored(w)
 			if err != nil {

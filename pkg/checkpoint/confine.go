@@ -119,9 +119,6 @@ func (x *extractor) readRestored(w writtenFile) ([]byte, error) {
 // modification time (restored files keep owner write permission until
 // the end of the restore; see times).
 func (x *extractor) writeRestored(w writtenFile, off int64, b []byte, truncate bool) error {
-	x.mu.Lock()
-	delete(x.cur, w.path)
-	x.mu.Unlock()
 	f, err := x.openRestored(w, os.O_WRONLY)
 	if err != nil {
 		return err

@@ -182,9 +182,6 @@ func (x *extractor) perFile(ctx context.Context) error {
 						return err
 					}
 				}
-				// data is the file's content now: the digest pass
-				// needs its digests, unless a later pass changes it.
-				x.setCurrent(w.path, digest.Of(data))
 				return nil
 			}
 			if w.rewritten && elf && !x.skips(BuildIDs) {
@@ -202,26 +199,6 @@ func (x *extractor) perFile(ctx context.Context) error {
 	}
 	ids.Range(func(any, any) bool { x.res.BuildIDs++; return true })
 	return nil
-}
-
-// setCurrent records the digests of a restored file's content as it is
-// now; writeRestored forgets them.
-func (x *extractor) setCurrent(path string, s digest.Sums) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.cur == nil {
-		x.cur = map[string]digest.Sums{}
-	}
-	x.cur[path] = s
-}
-
-// current returns the digests setCurrent recorded for path, if the file
-// was not written since.
-func (x *extractor) current(path string) (digest.Sums, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	s, ok := x.cur[path]
-	return s, ok
 }
 
 // formatSums recomputes the checksums that a rewritten file's format keeps

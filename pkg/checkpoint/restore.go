@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -313,6 +315,16 @@ func hashMap(saved, now map[string]string) (map[string]string, error) {
 			m[ob[:32]] = nb[:32]
 		}
 	}
+	// Restore maps the new hashes back to look at files as the
+	// checkpoint held them: two outputs given one hash cannot be told apart.
+	seen := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(saved)) {
+		h := filepath.Base(now[name])[:32]
+		if other, ok := seen[h]; ok {
+			return nil, fmt.Errorf("outputs %s and %s are given the same store hash %s: each output needs a path of its own", other, name, h)
+		}
+		seen[h] = name
+	}
 	return m, nil
 }
 
@@ -342,9 +354,6 @@ type extractor struct {
 	// old holds the digests, as the checkpoint held them, of restored
 	// files that the restore changed (guarded by mu).
 	old map[string]digest.Sums
-	// cur holds the digests of restored files as they are now, where a
-	// pass computed them (see setCurrent).
-	cur map[string]digest.Sums
 	// digested lists the files in which digests were replaced.
 	digested map[string]bool
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.

@@ -57,12 +57,64 @@ type Replacer struct {
 	// standard and URL-safe base64 are the same text (no + or /), where
 	// the new digest's are not: which one the writer used shows only from
 	// the context (see token).
-	url    map[string]string
-	prefix map[uint64]bool // first 8 bytes of each old encoding
-	// filter has the bit prefixBit of each old encoding's first 8 bytes
-	// set: most offsets of a scan fail on it, without a map lookup.
+	url map[string]string
+	index
+}
+
+// An index finds candidate places of a set of encodings quickly.
+type index struct {
+	prefix map[uint64]bool // first 8 bytes of each encoding
+	// filter has the bit prefixBit of each encoding's first 8 bytes set:
+	// most offsets of a scan fail on it, without a map lookup.
 	filter  *[filterBits / 64]uint64
-	lengths []int // lengths of the old encodings, longest first
+	lengths []int // lengths of the encodings, longest first
+}
+
+// newIndex indexes the keys of m.
+func newIndex[V any](m map[string]V) index {
+	x := index{prefix: map[uint64]bool{}, filter: new([filterBits / 64]uint64)}
+	for o := range m {
+		p := binary.LittleEndian.Uint64([]byte(o[:8]))
+		x.prefix[p] = true
+		bit := prefixBit(p)
+		x.filter[bit/64] |= 1 << (bit % 64)
+		if !slices.Contains(x.lengths, len(o)) {
+			x.lengths = append(x.lengths, len(o))
+		}
+	}
+	slices.Sort(x.lengths)
+	slices.Reverse(x.lengths)
+	return x
+}
+
+// candidate reports whether an encoding may start at t[i:] (i+8 <= len(t)).
+func (x *index) candidate(t []byte, i int) bool {
+	p := binary.LittleEndian.Uint64(t[i:])
+	bit := prefixBit(p)
+	return x.filter[bit/64]&(1<<(bit%64)) != 0 && x.prefix[p]
+}
+
+// runs calls f with each run of digest characters in b that is long
+// enough to hold one of the encodings.
+func (x *index) runs(b []byte, f func(t []byte)) {
+	if len(x.lengths) == 0 {
+		return
+	}
+	shortest := x.lengths[len(x.lengths)-1]
+	for i := 0; i+8 <= len(b); {
+		if !inToken[b[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && inToken[b[j]] {
+			j++
+		}
+		if j-i >= shortest {
+			f(b[i:j])
+		}
+		i = j
+	}
 }
 
 // filterBits is the size of Replacer.filter: 128 KiB, for a false
@@ -81,7 +133,7 @@ type Change struct {
 // map to different new values (the same old content changed two ways)
 // are dropped, and so are equal old and new digests.
 func New(changes []Change) *Replacer {
-	r := &Replacer{to: map[string]string{}, url: map[string]string{}, prefix: map[uint64]bool{}}
+	r := &Replacer{to: map[string]string{}, url: map[string]string{}}
 	bad := map[string]bool{}
 	for _, c := range changes {
 		olds, news := c.Old.encodings(), c.New.encodings()
@@ -102,18 +154,7 @@ func New(changes []Change) *Replacer {
 	for o := range bad {
 		delete(r.to, o)
 	}
-	r.filter = new([filterBits / 64]uint64)
-	for o := range r.to {
-		p := binary.LittleEndian.Uint64([]byte(o[:8]))
-		r.prefix[p] = true
-		bit := prefixBit(p)
-		r.filter[bit/64] |= 1 << (bit % 64)
-		if !slices.Contains(r.lengths, len(o)) {
-			r.lengths = append(r.lengths, len(o))
-		}
-	}
-	slices.Sort(r.lengths)
-	slices.Reverse(r.lengths)
+	r.index = newIndex(r.to)
 	return r
 }
 
@@ -136,20 +177,7 @@ func (r *Replacer) Bytes(b []byte) int {
 		return 0
 	}
 	n := 0
-	for i := 0; i+8 <= len(b); {
-		if !inToken[b[i]] {
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && inToken[b[j]] {
-			j++
-		}
-		if j-i >= r.lengths[len(r.lengths)-1] {
-			n += r.token(b[i:j])
-		}
-		i = j
-	}
+	r.runs(b, func(t []byte) { n += r.token(t) })
 	return n
 }
 
@@ -157,8 +185,7 @@ func (r *Replacer) Bytes(b []byte) int {
 func (r *Replacer) token(t []byte) int {
 	n := 0
 	for i := 0; i+8 <= len(t); i++ {
-		p := binary.LittleEndian.Uint64(t[i:])
-		if bit := prefixBit(p); r.filter[bit/64]&(1<<(bit%64)) == 0 || !r.prefix[p] {
+		if !r.candidate(t, i) {
 			continue
 		}
 		for _, l := range r.lengths {
@@ -177,6 +204,60 @@ func (r *Replacer) token(t []byte) int {
 		}
 	}
 	return n
+}
+
+// A Finder finds which of some contents' digests a text holds, in the
+// encodings a [Replacer] replaces. It lets a caller compute the new
+// digests of only the contents whose old ones are written somewhere, and
+// rewrite only the files that hold them: a Replacer made from the
+// [Change]s of the contents Find reported, used on the files it reported
+// them in, changes exactly what one made from every change would.
+//
+// It is safe for concurrent use.
+type Finder struct {
+	owners map[string][]int // encoding: indices of the contents it is of
+	index
+}
+
+// NewFinder returns a Finder of the digests in sums.
+func NewFinder(sums []Sums) *Finder {
+	f := &Finder{owners: map[string][]int{}}
+	for i, s := range sums {
+		for _, e := range s.encodings() {
+			if o := f.owners[e]; len(o) == 0 || o[len(o)-1] != i {
+				f.owners[e] = append(o, i)
+			}
+		}
+	}
+	f.index = newIndex(f.owners)
+	return f
+}
+
+// Find calls found with the index in sums of each content that one of
+// the encodings in b, at any place, is of (a content may be reported more
+// than once), and returns whether it called it.
+func (f *Finder) Find(b []byte, found func(i int)) bool {
+	if f == nil || len(f.owners) == 0 {
+		return false
+	}
+	hit := false
+	f.runs(b, func(t []byte) {
+		for i := 0; i+8 <= len(t); i++ {
+			if !f.candidate(t, i) {
+				continue
+			}
+			for _, l := range f.lengths {
+				if i+l > len(t) {
+					continue
+				}
+				for _, o := range f.owners[string(t[i:i+l])] {
+					found(o)
+					hit = true
+				}
+			}
+		}
+	})
+	return hit
 }
 
 // urlSafe reports whether an encoding uses the URL-safe base64 alphabet's

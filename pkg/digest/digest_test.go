@@ -1,11 +1,13 @@
 package digest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,5 +117,103 @@ func TestAmbiguousBase64(t *testing.T) {
 	want := "f,sha256=" + base64.RawURLEncoding.EncodeToString(cur.SHA256[:]) + ",3\nsha256-" + base64.StdEncoding.EncodeToString(cur.SHA256[:]) + "\n"
 	if string(b) != want {
 		t.Errorf("got %q, want %q", b, want)
+	}
+}
+
+// TestFinderAgreesWithReplacer checks Finder's promise: a Replacer made
+// from the changes of the contents Find reports, used on the texts it
+// reported them in, changes every text exactly as one made from all the
+// changes does. The texts hold old digests in every encoding, next to
+// each other and inside longer runs; some contents are changed two ways
+// (their encodings are dropped), some keep their digests.
+func TestFinderAgreesWithReplacer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var changes []Change
+		var olds []Sums
+		for i := range 1 + rng.IntN(12) {
+			old := Of(fmt.Appendf(nil, "old %d %d", round, i))
+			cur := Of(fmt.Appendf(nil, "new %d %d", round, i))
+			switch rng.IntN(6) {
+			case 0:
+				cur = old // unchanged
+			case 1:
+				if len(olds) > 0 {
+					old = olds[rng.IntN(len(olds))] // one old content changed two ways
+				}
+			}
+			changes = append(changes, Change{Old: old, New: cur})
+			olds = append(olds, old)
+		}
+		// Texts: noise, and encodings of some old digests (and of digests
+		// no change has) glued together or separated.
+		var texts [][]byte
+		for range 1 + rng.IntN(6) {
+			var b []byte
+			for range rng.IntN(8) {
+				var s Sums
+				if rng.IntN(4) == 0 {
+					s = Of(fmt.Appendf(nil, "other %d", rng.Int()))
+				} else {
+					s = olds[rng.IntN(len(olds))]
+				}
+				encs := s.encodings()
+				e := encs[rng.IntN(len(encs))]
+				if rng.IntN(3) == 0 {
+					e = e[:rng.IntN(len(e))] // cut short
+				}
+				sep := []string{"", " ", "sha256=", "sha256-", "\n", "x"}[rng.IntN(6)]
+				b = append(b, sep...)
+				b = append(b, e...)
+			}
+			texts = append(texts, b)
+		}
+		all := New(changes)
+		want := make([][]byte, len(texts))
+		for i, b := range texts {
+			want[i] = bytes.Clone(b)
+			all.Bytes(want[i])
+		}
+		f := NewFinder(olds)
+		found := map[int]bool{}
+		var hits []int
+		for i, b := range texts {
+			if f.Find(b, func(c int) { found[c] = true }) {
+				hits = append(hits, i)
+			}
+		}
+		var some []Change
+		for c := range changes {
+			if found[c] {
+				some = append(some, changes[c])
+			}
+		}
+		part := New(some)
+		got := make([][]byte, len(texts))
+		for i, b := range texts {
+			got[i] = bytes.Clone(b)
+		}
+		for _, i := range hits {
+			part.Bytes(got[i])
+		}
+		for i := range texts {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("round %d, text %d: through the Finder %q, with every change %q", round, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// A Finder reports the contents whose digests a text holds, and no other.
+func TestFinder(t *testing.T) {
+	a, b := Of([]byte("a")), Of([]byte("b"))
+	f := NewFinder([]Sums{a, b})
+	text := []byte("x " + hex.EncodeToString(b.SHA1[:]) + " y")
+	var got []int
+	if !f.Find(text, func(i int) { got = append(got, i) }) || len(got) != 1 || got[0] != 1 {
+		t.Errorf("Find reported %v, want [1]", got)
+	}
+	if f.Find([]byte(strings.Repeat("0123456789abcdef", 10)), func(int) {}) {
+		t.Error("Find reported a digest in a text that holds none")
 	}
 }

@@ -7,7 +7,9 @@
 // RECORD entry, a manifest's md5. [Of] computes a content's digests; [New]
 // pairs the old and new digests of changed files in every text encoding a
 // build tool writes them in; a [Replacer] replaces them, at equal length,
-// in other files' bytes.
+// in other files' bytes. A [Finder] looks for the old digests alone, so
+// that a caller computes the new digests of only the contents whose old
+// ones are written somewhere.
 //
 // The algorithms are MD5, SHA-1, SHA-256, SHA-512 and CRC-32 (IEEE, as
 // zlib, gzip, zip and .gnu_debuglink use it). The encodings are hex in
