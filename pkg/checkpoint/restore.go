@@ -302,7 +302,12 @@ func (x *extractor) apply(ctx context.Context, pristine []pristineEntry) error {
 // hashMap pairs the saved outputs' store hashes with the new ones.
 func hashMap(saved, now map[string]string) (map[string]string, error) {
 	m := map[string]string{}
-	for name, old := range saved {
+	// Restore maps the new hashes back to look at files as the
+	// checkpoint held them: two outputs given one hash cannot be told
+	// apart (sorted, so that the error names them in one order).
+	given := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(saved)) {
+		old := saved[name]
 		cur, ok := now[name]
 		if !ok {
 			return nil, fmt.Errorf("the checkpoint has output %q, which this build does not have", name)
@@ -311,19 +316,13 @@ func hashMap(saved, now map[string]string) (map[string]string, error) {
 		if len(ob) != len(nb) || len(ob) < 33 || ob[32:] != nb[32:] {
 			return nil, fmt.Errorf("output %s was %s and is now %s: store paths can only be rewritten when their names are the same", name, old, cur)
 		}
+		if other, ok := given[nb[:32]]; ok {
+			return nil, fmt.Errorf("outputs %s and %s are given the same store hash %s: each output needs a path of its own", other, name, nb[:32])
+		}
+		given[nb[:32]] = name
 		if ob[:32] != nb[:32] {
 			m[ob[:32]] = nb[:32]
 		}
-	}
-	// Restore maps the new hashes back to look at files as the
-	// checkpoint held them: two outputs given one hash cannot be told apart.
-	seen := map[string]string{}
-	for _, name := range slices.Sorted(maps.Keys(saved)) {
-		h := filepath.Base(now[name])[:32]
-		if other, ok := seen[h]; ok {
-			return nil, fmt.Errorf("outputs %s and %s are given the same store hash %s: each output needs a path of its own", other, name, h)
-		}
-		seen[h] = name
 	}
 	return m, nil
 }

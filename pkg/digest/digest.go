@@ -117,7 +117,7 @@ func (x *index) runs(b []byte, f func(t []byte)) {
 	}
 }
 
-// filterBits is the size of Replacer.filter: 128 KiB, for a false
+// filterBits is the size of index.filter: 128 KiB, for a false
 // positive rate of a few percent with the encodings of thousands of files.
 const filterBits = 1 << 20
 
