@@ -225,7 +225,8 @@ func (x *extractor) findDigests(ctx context.Context, f *digest.Finder) ([]int, [
 	var mu sync.Mutex
 	seen := map[int]bool{}
 	holds := make([]bool, len(x.written))
-	for k, w := range x.written {
+	for _, k := range x.largestFirst() {
+		w := x.written[k]
 		g.Go(func() error {
 			data, err := x.readRestored(w)
 			if err != nil {

@@ -398,7 +398,7 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 		x.res.Rewritten++
 	}
 	x.written = append(x.written, writtenFile{root: r, rel: rel, path: filepath.Join(r.Name(), rel),
-		rewritten: rewritten > 0, magic: magic, tar: isTar, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top]})
+		rewritten: rewritten > 0, magic: magic, tar: isTar, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top], size: max(size, hdr.Size)})
 	return nil
 }
 

@@ -155,7 +155,8 @@ func (x *extractor) perFile(ctx context.Context) error {
 	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	var ids sync.Map
-	for _, w := range x.written {
+	for _, k := range x.largestFirst() {
+		w := x.written[k]
 		elf := string(w.magic[:]) == "\x7fELF"
 		if !w.rewritten && !mayCompress(w.magic) && !w.tar {
 			continue
@@ -268,10 +269,20 @@ func (x *extractor) original(data []byte) []byte {
 // the file again must not move what its old digests were.
 func (x *extractor) remember(path string, orig []byte) {
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	if _, ok := x.old[path]; !ok {
-		x.old[path] = digest.Of(orig)
+	_, ok := x.old[path]
+	x.mu.Unlock()
+	if ok {
+		return
 	}
+	// Computed outside the lock: the passes that call this run on every
+	// core. Only one pass handles a file at a time, so no other call for
+	// path stores in between.
+	sums := digest.Of(orig)
+	x.mu.Lock()
+	if _, ok := x.old[path]; !ok {
+		x.old[path] = sums
+	}
+	x.mu.Unlock()
 }
 
 // buildID recomputes the GNU build-id of an ELF file whose store hashes

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -386,6 +387,21 @@ type writtenFile struct {
 	inode  inode
 	// tree says the file is in the build tree, not in an output.
 	tree bool
+	// size is the file's size as the archive held it (with the holes of
+	// a sparse file).
+	size int64
+}
+
+// largestFirst returns the indices of x.written, the largest file first:
+// the passes over them run on every core, and a large file started last
+// would finish alone.
+func (x *extractor) largestFirst() []int {
+	order := make([]int, len(x.written))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(x.written[b].size, x.written[a].size) })
+	return order
 }
 
 type timedEntry struct {

@@ -217,3 +217,32 @@ func TestFinder(t *testing.T) {
 		t.Error("Find reported a digest in a text that holds none")
 	}
 }
+
+// TestOfLarge checks the digests Of computes in parallel, for data of
+// parallelOf bytes and more, against the tools' own (md5sum, sha1sum,
+// sha256sum, sha512sum): the same as for small data.
+func TestOfLarge(t *testing.T) {
+	for _, n := range []int{parallelOf - 1, parallelOf, 3*parallelOf + 7} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i * 7 / 3)
+		}
+		p := filepath.Join(t.TempDir(), "data")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := Of(data)
+		for tool, want := range map[string][]byte{"md5sum": s.MD5[:], "sha1sum": s.SHA1[:], "sha256sum": s.SHA256[:], "sha512sum": s.SHA512[:]} {
+			out, err := exec.Command(tool, p).Output()
+			if err != nil {
+				t.Fatalf("%s: %v", tool, err)
+			}
+			if got := strings.Fields(string(out))[0]; got != hex.EncodeToString(want) {
+				t.Errorf("%d bytes: %s says %s, Of %x", n, tool, got, want)
+			}
+		}
+		if crc := crc32.ChecksumIEEE(data); crc != s.CRC32 {
+			t.Errorf("%d bytes: CRC32 %08x, Of %08x", n, crc, s.CRC32)
+		}
+	}
+}
