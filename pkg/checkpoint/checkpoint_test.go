@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -331,14 +332,33 @@ type forged struct {
 	body []byte
 }
 
+// forgeWith writes an archive of entries, with no outputs part: a
+// restore reads it whole.
 func forgeWith(t testing.TB, ckpt string, entries ...forged) {
+	t.Helper()
+	forgeParts(t, ckpt, entries, nil, false)
+}
+
+// forgeParts writes an archive of the entries of tree, then those of
+// outputs, with the outputs part the manifest declares if cut says so
+// (what Save writes), as one tar stream otherwise.
+func forgeParts(t testing.TB, ckpt string, tree, outputs []forged, cut bool) {
 	t.Helper()
 	a, err := createArchive(filepath.Join(ckpt, ArchiveFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	files, size := 0, int64(0)
-	for _, e := range entries {
+	entries := append(slices.Clone(tree), outputs...)
+	var part *Part
+	frame := 0
+	for i, e := range entries {
+		if cut && i == len(tree) {
+			if frame, err = a.cut(); err != nil {
+				t.Fatal(err)
+			}
+			part = &Part{Entries: len(tree), Files: files, Bytes: size}
+		}
 		if err := a.tw.WriteHeader(e.hdr); err != nil {
 			t.Fatal(err)
 		}
@@ -354,6 +374,12 @@ func forgeWith(t testing.TB, ckpt string, entries ...forged) {
 			}
 		}
 	}
+	if cut && part == nil { // no outputs: the part is the tar stream's end
+		if frame, err = a.cut(); err != nil {
+			t.Fatal(err)
+		}
+		part = &Part{Entries: len(tree), Files: files, Bytes: size}
+	}
 	sum, _, err := a.close()
 	if err != nil {
 		t.Fatal(err)
@@ -367,6 +393,10 @@ func forgeWith(t testing.TB, ckpt string, entries ...forged) {
 		t.Fatal(err)
 	}
 	m.Archive, m.Stats.Compressed, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes = sum, fi.Size(), len(entries), files, size
+	m.OutputsPart = nil
+	if cut {
+		m.OutputsPart = &Part{Offset: a.zw.offset(frame), Entries: len(entries) - part.Entries, Files: files - part.Files, Bytes: size - part.Bytes}
+	}
 	if err := writeManifest(ckpt, m); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,8 @@ type frameWriter struct {
 	// lengths are the sizes of the frames written to w, in order (read
 	// them after Close).
 	lengths []int64
+	// started counts the frames started.
+	started int
 }
 
 // newEncoder returns the encoder of a checkpoint's frames, compressing
@@ -128,6 +130,7 @@ func (fw *frameWriter) flush() {
 	}
 	ch := make(chan []byte, 1)
 	fw.pending <- ch // blocks while as many frames as cores are in flight
+	fw.started++
 	src := fw.buf
 	fw.buf = (*fw.pool.Get().(*[]byte))[:0]
 	go func() {
@@ -139,10 +142,24 @@ func (fw *frameWriter) flush() {
 }
 
 // Cut ends the frame being filled, if it holds any data: what is written
-// next starts a new frame. A source copy cuts at the end of each of its
-// groups ([copyLayout]), so that a group's frames depend only on its own
-// files.
-func (fw *frameWriter) Cut() { fw.flush() }
+// next starts a new frame, the one with the index Cut returns. A source
+// copy cuts at the end of each of its groups ([copyLayout]), so that a
+// group's frames depend only on its own files; an archive cuts where its
+// outputs start ([Part]).
+func (fw *frameWriter) Cut() int {
+	fw.flush()
+	return fw.started
+}
+
+// offset returns where the frame with index i starts in what was written
+// to w (call it after Close).
+func (fw *frameWriter) offset(i int) int64 {
+	var n int64
+	for _, l := range fw.lengths[:min(i, len(fw.lengths))] {
+		n += l
+	}
+	return n
+}
 
 // WriteFrame cuts, then writes frame, compressed already (by
 // [zstd.Encoder.EncodeAll] with the options of newFrameWriter), after the
@@ -154,6 +171,7 @@ func (fw *frameWriter) WriteFrame(frame []byte) error {
 	fw.flush()
 	ch := make(chan []byte, 1)
 	fw.pending <- ch
+	fw.started++
 	ch <- frame
 	return nil
 }

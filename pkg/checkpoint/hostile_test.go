@@ -296,6 +296,7 @@ func rewriteArchive(t testing.TB, ckpt string, data []byte) {
 	}
 	sum := sha256.Sum256(data)
 	m.Archive, m.Stats.Compressed = hex.EncodeToString(sum[:]), int64(len(data))
+	m.OutputsPart = nil // data is one tar stream
 	if err := writeManifest(ckpt, m); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,11 @@ type Manifest struct {
 	OrderSize    int64 `json:"orderSize"`
 	// Archive is the SHA-256 of tree.tar.zst, hex-encoded.
 	Archive string `json:"archive"`
+	// OutputsPart, in a checkpoint with a build tree, is where the
+	// outputs' entries start in tree.tar.zst, after the tree's: a restore
+	// of the outputs alone decodes from there. Nil in a checkpoint without
+	// a tree, whose archive holds the outputs alone.
+	OutputsPart *Part `json:"outputsPart,omitempty"`
 	// Stats summarise what was saved.
 	Stats Stats `json:"stats"`
 }
@@ -72,6 +77,19 @@ type Stats struct {
 	// not recorded: a checkpoint is the same with or without Prepare.
 	PreparedGroups int `json:"-"`
 	CopyGroups     int `json:"-"`
+}
+
+// A Part is the end of tree.tar.zst from the start of one of its zstd
+// frames: a tar stream of its own, whose entries it counts.
+type Part struct {
+	// Offset is where its first frame starts in tree.tar.zst.
+	Offset int64 `json:"offset"`
+	// Entries, Files, Bytes and SparseSize count what it holds, as
+	// Stats count the whole archive.
+	Entries    int   `json:"entries"`
+	Files      int   `json:"files"`
+	Bytes      int64 `json:"bytes"`
+	SparseSize int64 `json:"sparseSize,omitempty"`
 }
 
 // CorruptError reports a checkpoint that cannot be read back: missing,
@@ -112,6 +130,10 @@ func ReadManifest(dir string) (*Manifest, error) {
 	}
 	if m.Stats.Entries < 0 || m.Stats.Files < 0 || m.Stats.Bytes < 0 || m.Stats.Pristine < 0 || m.Stats.SparseSize < 0 || m.PristineSize < 0 || m.OrderSize < 0 {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s declares negative sizes", ManifestFile)}
+	}
+	if p := m.OutputsPart; p != nil && (!m.Tree || p.Offset < 0 || p.Offset >= m.Stats.Compressed || p.Entries < 0 || p.Entries > m.Stats.Entries ||
+		p.Files < 0 || p.Files > m.Stats.Files || p.Bytes < 0 || p.Bytes > m.Stats.Bytes || p.SparseSize < 0 || p.SparseSize > m.Stats.SparseSize) {
+		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s declares an outputs part that is not inside the archive it describes", ManifestFile)}
 	}
 	if m.Version != Version {
 		return nil, fmt.Errorf("checkpoint %s has format version %d; this nix-vanilla reads version %d", dir, m.Version, Version)

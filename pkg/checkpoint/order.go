@@ -183,8 +183,15 @@ func (x *extractor) reorder() error {
 	if m.OrderSize == 0 {
 		return nil
 	}
-	if limit := int64(x.entries+m.Stats.Pristine+1) * maxNamesPerEntry; m.OrderSize > limit {
-		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("the manifest declares %d bytes of %s for %d entries", m.OrderSize, OrderFile, x.entries+m.Stats.Pristine)}
+	// Without the tree part, the manifest's count of the whole archive's
+	// entries stands for the entries read (it declares the pristine files
+	// too).
+	entries := x.entries
+	if x.part != nil {
+		entries = max(entries, m.Stats.Entries)
+	}
+	if limit := int64(entries+m.Stats.Pristine+1) * maxNamesPerEntry; m.OrderSize > limit {
+		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("the manifest declares %d bytes of %s for %d entries", m.OrderSize, OrderFile, entries+m.Stats.Pristine)}
 	}
 	orders, err := readOrders(x.opts.Dir+"/"+OrderFile, m.OrderSize)
 	if err != nil {

@@ -167,8 +167,13 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 	// all: bounded by what the (verified) archive holds.
 	rw = rw.WithBudget(storepath.NewBudget(storepath.ScanBound(m.Stats.Bytes)))
 	res := &Result{Manifest: m, Rewrite: strings.NewReplacer(pairs...).Replace}
-	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, outRoots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask(),
-		sparseLeft: m.Stats.SparseSize}
+	x := &extractor{rw: rw, reverse: reverse, roots: map[string]*os.Root{}, outRoots: map[string]*os.Root{}, dirRoots: map[dirKey]*os.Root{}, opts: opts, res: res, umask: umask()}
+	if !opts.Tree {
+		// The outputs alone: their own part of the archive, when it has
+		// one (precheck falls back to the whole).
+		x.part = m.OutputsPart
+	}
+	x.sparseLeft = x.declared().SparseSize
 	defer x.closeRoots()
 	if opts.Tree && !m.Tree {
 		return nil, fmt.Errorf("restore %s: the checkpoint holds no build tree", opts.Dir)
@@ -361,6 +366,9 @@ type extractor struct {
 	dirOrder []dirKey
 	// zr decompresses the archive being read.
 	zr *zstd.Decoder
+	// part, if not nil, is the part of the archive the restore reads:
+	// the outputs' (Manifest.OutputsPart), in a restore without the tree.
+	part *Part
 	// decoded is the tar stream precheck read and kept (see maxDecoded).
 	decoded *keptStream
 	// entries counts the archive's entries (precheck).

@@ -121,10 +121,16 @@ func Save(opts SaveOptions) (*Manifest, error) {
 	a.warn = opts.Warn
 	var orders dirOrders
 	var pristine []pristineEntry
+	part := -1
+	var before Part
 	if opts.Tree {
 		if pristine, err = saveTree(opts, m, a, &orders); err != nil {
 			return nil, err
 		}
+		if part, err = a.cut(); err != nil {
+			return nil, err
+		}
+		before = Part{Entries: a.entries, Files: a.files, Bytes: a.bytes, SparseSize: a.sparseSize}
 	}
 	for _, name := range sortedKeys(opts.Outputs) {
 		if err := saveOutput(name, opts.Outputs[name], a, &orders); err != nil {
@@ -170,6 +176,10 @@ func Save(opts SaveOptions) (*Manifest, error) {
 	m.Archive = sum
 	m.Stats.Entries, m.Stats.Files, m.Stats.Bytes, m.Stats.Compressed = a.entries, a.files, a.bytes, size
 	m.Stats.Sparse, m.Stats.SparseSize = a.sparse, a.sparseSize
+	if part >= 0 {
+		m.OutputsPart = &Part{Offset: a.zw.offset(part), Entries: a.entries - before.Entries, Files: a.files - before.Files,
+			Bytes: a.bytes - before.Bytes, SparseSize: a.sparseSize - before.SparseSize}
+	}
 	if err := os.Remove(filepath.Join(final, SourceCopyFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("save checkpoint: %w", err)
 	}
@@ -540,6 +550,16 @@ func (a *archive) add(name, src string, fi fs.FileInfo) error {
 	a.files++
 	a.bytes += n
 	return nil
+}
+
+// cut ends the zstd frame being filled after the last entry: the next
+// entry starts the frame whose index it returns, at the start of a tar
+// stream of its own.
+func (a *archive) cut() (int, error) {
+	if err := a.tw.Flush(); err != nil {
+		return 0, fmt.Errorf("save checkpoint: %w", err)
+	}
+	return a.zw.Cut(), nil
 }
 
 // close finishes the archive and returns its digest and size.

@@ -84,7 +84,12 @@ func (x *extractor) openArchive(keep io.Writer) (*tar.Reader, func(), error) {
 	if err != nil {
 		return nil, nil, &CorruptError{Dir: x.opts.Dir, Err: err}
 	}
-	zr, err := zstd.NewReader(bufio.NewReaderSize(f, 1<<20), zstd.WithDecoderMaxWindow(maxWindow))
+	var r io.Reader = f
+	if x.part != nil {
+		// verifyArchive checked the file's size, which bounds Offset.
+		r = io.NewSectionReader(f, x.part.Offset, x.res.Manifest.Stats.Compressed-x.part.Offset)
+	}
+	zr, err := zstd.NewReader(bufio.NewReaderSize(r, 1<<20), zstd.WithDecoderMaxWindow(maxWindow))
 	if err != nil {
 		f.Close()
 		return nil, nil, &CorruptError{Dir: x.opts.Dir, Err: err}
@@ -144,18 +149,43 @@ func (k *keptStream) reader() io.Reader {
 // which then does not decompress the archive a second time.
 var maxDecoded int64 = 512 << 20
 
-// precheck reads every entry of the archive once before anything is
-// written: it must decompress and parse, name clean paths, hold only
-// regular files, directories, symlinks, hard links and FIFOs, and its
-// files, bytes and sparse sizes must stay within what the manifest
-// declares. It returns the number of entries.
+// errWholeArchive says that the outputs part holds a hard link to a file
+// of the tree part: the restore reads the whole archive.
+var errWholeArchive = errors.New("the outputs link to files of the build tree")
+
+// declared returns what the manifest declares that the archive, or the
+// part of it this restore reads (x.part), holds.
+func (x *extractor) declared() Part {
+	if x.part != nil {
+		return *x.part
+	}
+	st := x.res.Manifest.Stats
+	return Part{Entries: st.Entries, Files: st.Files, Bytes: st.Bytes, SparseSize: st.SparseSize}
+}
+
+// precheck reads every entry of the archive, or of the part of it this
+// restore reads (x.part), once before anything is written: it must
+// decompress and parse, name clean paths, hold only regular files,
+// directories, symlinks, hard links and FIFOs, and its files, bytes and
+// sparse sizes must stay within what the manifest declares. The outputs
+// part holds outputs alone. It returns the number of entries.
 func (x *extractor) precheck(ctx context.Context) (int, error) {
-	m := x.res.Manifest
+	n, err := x.precheckPart(ctx)
+	if errors.Is(err, errWholeArchive) {
+		x.part = nil
+		x.sparseLeft = x.declared().SparseSize
+		n, err = x.precheckPart(ctx)
+	}
+	return n, err
+}
+
+func (x *extractor) precheckPart(ctx context.Context) (int, error) {
+	m, want := x.res.Manifest, x.declared()
 	// The stream is kept for extract when what the manifest declares
 	// (data and a header or two per entry) fits the bound; the bound on
 	// entries and bytes is checked as it is read.
 	var keep *keptStream
-	if estimate := m.Stats.Bytes + int64(m.Stats.Entries+2)*1536; estimate <= maxDecoded {
+	if estimate := want.Bytes + int64(want.Entries+2)*1536; estimate <= maxDecoded {
 		keep = &keptStream{}
 	}
 	var tr *tar.Reader
@@ -191,11 +221,14 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 		if rel, ok := strings.CutPrefix(trimSlash(hdr.Name), "tree/"); ok && x.kept(rel) {
 			return corrupt(fmt.Errorf("archive entry %s is under a name of the build directory that no checkpoint holds", quoteName(hdr.Name)))
 		}
+		if name := trimSlash(hdr.Name); x.part != nil && name != "outputs" && !strings.HasPrefix(name, "outputs/") {
+			return corrupt(fmt.Errorf("archive entry %s is in the outputs part, which holds outputs alone", quoteName(hdr.Name)))
+		}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
 			files++
 			bytes += hdr.Size
-			size, _, isSparse, err := sparseMap(hdr, m.Stats.SparseSize-sparse)
+			size, _, isSparse, err := sparseMap(hdr, want.SparseSize-sparse)
 			if err != nil {
 				return corrupt(err)
 			}
@@ -207,11 +240,14 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 			if err := cleanName(hdr.Linkname); err != nil {
 				return corrupt(fmt.Errorf("hard link %s: %w", quoteName(hdr.Name), err))
 			}
+			if x.part != nil && strings.HasPrefix(hdr.Linkname, "tree/") {
+				return 0, errWholeArchive
+			}
 		default:
 			return corrupt(fmt.Errorf("archive entry %s has type %q: a checkpoint holds only regular files, directories, symlinks, hard links and named pipes", quoteName(hdr.Name), hdr.Typeflag))
 		}
-		if hdr.Size < 0 || entries > m.Stats.Entries || files > m.Stats.Files || bytes > m.Stats.Bytes {
-			return corrupt(fmt.Errorf("archive entry %s: the archive holds more than the %d entries, %d files and %d bytes the manifest declares", quoteName(hdr.Name), m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
+		if hdr.Size < 0 || entries > want.Entries || files > want.Files || bytes > want.Bytes {
+			return corrupt(fmt.Errorf("archive entry %s: the %s holds more than the %d entries, %d files and %d bytes the manifest declares", quoteName(hdr.Name), x.partName(), want.Entries, want.Files, want.Bytes))
 		}
 	}
 	for _, rel := range m.Deleted {
@@ -219,8 +255,8 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 			return corrupt(fmt.Errorf("the checkpoint deletes %s, a name of the build directory that no checkpoint holds", quoteName(rel)))
 		}
 	}
-	if entries != m.Stats.Entries || files != m.Stats.Files || bytes != m.Stats.Bytes {
-		return corrupt(fmt.Errorf("the archive holds %d entries, %d files and %d bytes; the manifest declares %d, %d and %d", entries, files, bytes, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes))
+	if entries != want.Entries || files != want.Files || bytes != want.Bytes {
+		return corrupt(fmt.Errorf("the %s holds %d entries, %d files and %d bytes; the manifest declares %d, %d and %d", x.partName(), entries, files, bytes, want.Entries, want.Files, want.Bytes))
 	}
 	if err := x.tail(); err != nil {
 		return 0, err
@@ -229,6 +265,14 @@ func (x *extractor) precheck(ctx context.Context) (int, error) {
 		x.decoded = keep
 	}
 	return entries, nil
+}
+
+// partName names what precheck reads, in messages.
+func (x *extractor) partName() string {
+	if x.part != nil {
+		return "archive's outputs part"
+	}
+	return "archive"
 }
 
 // tail reads what follows the tar archive's end in the decompressed
