@@ -465,15 +465,17 @@ _vanillaSaveCheckpoint() {
 }
 
 # Runs after the unwrapped stage's last phase. The build tree is saved
-# too, for a final stage whose phases read it (installCheckPhase).
+# too when the split says a final stage reads it (vanillaSaveTree: its
+# doInstallCheck or vanillaFinalTree is set).
 _vanillaSaveInstalled() {
-    local _vanillaArgs _vanillaSnapshot=()
+    local _vanillaArgs _vanillaSnapshot=() _vanillaTree=()
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
         _vanillaSnapshot=(-snapshot "$_vanillaWork/snapshot")
     fi
-    "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" -tree \
+    [[ -z "${vanillaSaveTree-}" ]] || _vanillaTree=(-tree)
+    "$_vanillaHelper" save -stage unwrapped -name "$name" -to "$_vanillaCheckpoint" -top "$NIX_BUILD_TOP" "${_vanillaTree[@]}" \
         -restored "$_vanillaWork/restored" "${_vanillaSnapshot[@]}" \
         -from "${vanillaFrom:?vanilla: vanillaFrom is not set}" -fresh "$_vanillaWork/fresh" -end "$_vanillaWork/end" -builder-pid "$$" "${_vanillaArgs[@]}"
     rm -rf "$_vanillaWork"

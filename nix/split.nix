@@ -114,7 +114,9 @@ let
   common = lib.optionalAttrs (earlyAttrs != [ ]) { vanillaEarlyAttrs = earlyAttrs; };
   # The split's own declarations name inputs: the earlier stages must not
   # depend on late ones through them.
-  declarations = [ "vanillaPackage" "passthru" "vanillaLateInputs" "vanillaEarlyInputs" ];
+  # vanillaFinalTree is the final stage's (the unwrapped stage gets
+  # vanillaSaveTree from it, below).
+  declarations = [ "vanillaPackage" "passthru" "vanillaLateInputs" "vanillaEarlyInputs" "vanillaFinalTree" ];
 
   vanilla = base.stdenv.mkDerivation (
     withoutLate (_: false) (removeAttrs attrs (finalOnly ++ unwrappedOnly ++ declarations))
@@ -126,9 +128,19 @@ let
     }
   );
 
+  # The unwrapped stage saves the build tree only for a final stage that
+  # restores it: the hook's final stage does when doInstallCheck or
+  # vanillaFinalTree is set (non-empty in its environment, defaults of
+  # mkDerivation included). Turning either on or off rebuilds the unwrapped
+  # stage too (seconds); every other build saves the tree's walk and
+  # archive, and its space in the store.
+  nonEmpty = v: v != null && v != false && v != "" && v != [ ];
+  finalTree = nonEmpty (final.doInstallCheck or null) || nonEmpty (final.vanillaFinalTree or null);
+
   unwrapped = base.stdenv.mkDerivation (
     withoutLate neededByUnwrapped (removeAttrs attrs (finalOnly ++ declarations))
     // common
+    // lib.optionalAttrs finalTree { vanillaSaveTree = true; }
     // {
       vanillaStage = "unwrapped";
       vanillaFrom = vanilla.checkpoint;

@@ -438,9 +438,11 @@ func setLate(stage Name, attrs drvattrs.Attrs) func(string) bool {
 
 // stageAttrs are the attributes the split gives each stage a value of its
 // own: its name, its checkpoint, its outputs and its inputs (late inputs
-// are left out of earlier stages).
+// are left out of earlier stages), and whether the final stage has the
+// build tree (vanillaFinalTree, which the unwrapped stage sees as
+// vanillaSaveTree).
 var stageAttrs = []string{
-	"vanillaStage", "vanillaFrom", "outputs", "checkpoint",
+	"vanillaStage", "vanillaFrom", "outputs", "checkpoint", "vanillaFinalTree", "vanillaSaveTree",
 	"vanillaPackage", "vanillaLateInputs", "vanillaEarlyInputs",
 	"nativeBuildInputs", "buildInputs", "propagatedBuildInputs", "propagatedNativeBuildInputs",
 	"depsBuildBuild", "depsBuildBuildPropagated", "depsBuildTarget", "depsBuildTargetPropagated",

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/checkpoint"
 )
 
 // fixtureArgs are nix-build arguments for a fixture, plain or split.
@@ -168,7 +170,11 @@ func TestStagesRebuilt(t *testing.T) {
 		{"copyDesktopItems added", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.copyDesktopItems ]; }`, final},
 		{"wrapper in postFixup", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; postFixup = "wrapProgram $out/bin/greet --set A b"; }`, final},
 		{"wrapper in postInstall", `old: { nativeBuildInputs = old.nativeBuildInputs or [ ] ++ [ pkgs.makeWrapper ]; postInstall = "wrapProgram $out/bin/greet --set A b"; }`, install},
-		{"doInstallCheck", `{ doInstallCheck = true; }`, final},
+		// A final stage that reads the build tree needs the unwrapped
+		// stage to save it.
+		{"doInstallCheck", `{ doInstallCheck = true; }`, install},
+		{"vanillaFinalTree", `{ vanillaFinalTree = true; }`, install},
+		{"doInstallCheck false", `{ doInstallCheck = false; }`, nil},
 		{"postBuild", `{ postBuild = "echo changed"; }`, install},
 		{"checkPhase", `{ checkPhase = "echo changed"; }`, install},
 		{"installPhase", `{ installPhase = "make install PREFIX=$out"; }`, install},
@@ -202,6 +208,40 @@ func TestStagesRebuilt(t *testing.T) {
 			}
 			if !slices.Equal(rebuilt, tt.rebuilt) {
 				t.Errorf("changing %s rebuilds %v, want %v", tt.change, rebuilt, tt.rebuilt)
+			}
+		})
+	}
+}
+
+// TestUnwrappedTree builds split packages and reads their unwrapped
+// stage's checkpoint: it holds the build tree only when the final stage
+// restores it (doInstallCheck, vanillaFinalTree), and the final stage then
+// builds.
+func TestUnwrappedTree(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		override string
+		tree     bool
+	}{
+		{`{ }`, false},
+		{`{ doInstallCheck = true; }`, true},
+		{`{ vanillaFinalTree = true; postFixup = "test -f $NIX_BUILD_TOP/$sourceRoot/greet.c"; }`, true},
+	} {
+		t.Run(tt.override, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := bed.Build(ctx, dir, "-E", splitExpr("make-baked", tt.override)); err != nil {
+				t.Fatal(err)
+			}
+			outs, err := bed.Build(ctx, dir, "-E", "("+splitExpr("make-baked", tt.override)+").unwrapped")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := checkpoint.ReadManifest(outs["checkpoint"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Tree != tt.tree || (m.OutputsPart != nil) != tt.tree {
+				t.Errorf("the unwrapped checkpoint has a tree: %v (outputs part %+v), want %v", m.Tree, m.OutputsPart, tt.tree)
 			}
 		})
 	}
