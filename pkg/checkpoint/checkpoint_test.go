@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -349,20 +348,14 @@ func forgeParts(t testing.TB, ckpt string, tree, outputs []forged, cut bool) {
 		t.Fatal(err)
 	}
 	files, size := 0, int64(0)
-	entries := append(slices.Clone(tree), outputs...)
-	var part *Part
-	frame := 0
-	for i, e := range entries {
-		if cut && i == len(tree) {
-			if frame, err = a.cut(); err != nil {
+	add := func(entries []forged) {
+		for _, e := range entries {
+			if err := a.tw.WriteHeader(e.hdr); err != nil {
 				t.Fatal(err)
 			}
-			part = &Part{Entries: len(tree), Files: files, Bytes: size}
-		}
-		if err := a.tw.WriteHeader(e.hdr); err != nil {
-			t.Fatal(err)
-		}
-		if e.hdr.Typeflag == tar.TypeReg {
+			if e.hdr.Typeflag != tar.TypeReg {
+				continue
+			}
 			files++
 			size += e.hdr.Size
 			body := e.body
@@ -374,12 +367,14 @@ func forgeParts(t testing.TB, ckpt string, tree, outputs []forged, cut bool) {
 			}
 		}
 	}
-	if cut && part == nil { // no outputs: the part is the tar stream's end
+	add(tree)
+	frame, treeFiles, treeSize := -1, files, size
+	if cut {
 		if frame, err = a.cut(); err != nil {
 			t.Fatal(err)
 		}
-		part = &Part{Entries: len(tree), Files: files, Bytes: size}
 	}
+	add(outputs)
 	sum, _, err := a.close()
 	if err != nil {
 		t.Fatal(err)
@@ -392,10 +387,10 @@ func forgeParts(t testing.TB, ckpt string, tree, outputs []forged, cut bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Archive, m.Stats.Compressed, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes = sum, fi.Size(), len(entries), files, size
+	m.Archive, m.Stats.Compressed, m.Stats.Entries, m.Stats.Files, m.Stats.Bytes = sum, fi.Size(), len(tree)+len(outputs), files, size
 	m.OutputsPart = nil
 	if cut {
-		m.OutputsPart = &Part{Offset: a.zw.offset(frame), Entries: len(entries) - part.Entries, Files: files - part.Files, Bytes: size - part.Bytes}
+		m.OutputsPart = &Part{Offset: a.zw.offset(frame), Entries: len(outputs), Files: files - treeFiles, Bytes: size - treeSize}
 	}
 	if err := writeManifest(ckpt, m); err != nil {
 		t.Fatal(err)

@@ -394,11 +394,15 @@ func (x *extractor) regular(r *os.Root, rel string, mode fs.FileMode, hdr *tar.H
 	}
 	x.res.Files++
 	x.res.Bytes += hdr.Size
+	apparent := hdr.Size // with a sparse file's holes
+	if sparse {
+		apparent = size
+	}
 	if rewritten > 0 {
 		x.res.Rewritten++
 	}
 	x.written = append(x.written, writtenFile{root: r, rel: rel, path: filepath.Join(r.Name(), rel),
-		rewritten: rewritten > 0, magic: magic, tar: isTar, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top], size: max(size, hdr.Size)})
+		rewritten: rewritten > 0, magic: magic, tar: isTar, sparse: sparse, inode: ino, tree: x.opts.Tree && r == x.roots[x.opts.Top], size: apparent})
 	return nil
 }
 

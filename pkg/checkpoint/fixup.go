@@ -279,9 +279,7 @@ func (x *extractor) remember(path string, orig []byte) {
 	// path stores in between.
 	sums := digest.Of(orig)
 	x.mu.Lock()
-	if _, ok := x.old[path]; !ok {
-		x.old[path] = sums
-	}
+	x.old[path] = sums
 	x.mu.Unlock()
 }
 

@@ -183,12 +183,12 @@ func (x *extractor) reorder() error {
 	if m.OrderSize == 0 {
 		return nil
 	}
-	// Without the tree part, the manifest's count of the whole archive's
-	// entries stands for the entries read (it declares the pristine files
-	// too).
+	// order.zst lists the whole archive's directories: a restore that
+	// read the outputs' part alone bounds it by the manifest's count of
+	// the whole archive's entries (as it does by its pristine files).
 	entries := x.entries
 	if x.part != nil {
-		entries = max(entries, m.Stats.Entries)
+		entries = m.Stats.Entries
 	}
 	if limit := int64(entries+m.Stats.Pristine+1) * maxNamesPerEntry; m.OrderSize > limit {
 		return &CorruptError{Dir: x.opts.Dir, Err: fmt.Errorf("the manifest declares %d bytes of %s for %d entries", m.OrderSize, OrderFile, entries+m.Stats.Pristine)}
