@@ -291,8 +291,7 @@ _vanillaBegin() {
             ;;
         unwrapped)
             echo "vanilla: unwrapped stage: restoring the checkpoint, then running postBuild to installPhase"
-            _vanillaRestore -top "$NIX_BUILD_TOP"
-            "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/restored"
+            _vanillaRestore -top "$NIX_BUILD_TOP" -restored "$_vanillaWork/restored"
             if [[ -n "${vanillaRunPostBuild-}" ]]; then
                 unset -v vanillaRunPostBuild
                 _vanillaOrig_runHook postBuild
@@ -335,7 +334,8 @@ _vanillaRestore() {
     _vanillaOutputArgs
     if [[ -n "$_vanillaUnpack" ]]; then
         _vanillaSourceArgs
-        if [[ "$vanillaStage" == unwrapped ]]; then
+        # The snapshot after the unpack is for a save of the tree alone.
+        if [[ "$vanillaStage" == unwrapped && -n "${vanillaSaveTree-}" ]]; then
             _vanillaSrcArgs+=(-snapshot "$_vanillaWork/snapshot")
         fi
         _vanillaRc=0
@@ -350,7 +350,7 @@ _vanillaRestore() {
             fi
             _vanillaOrig_runPhase unpackPhase
             echo "vanilla: unpacked the source again for the files the build left alone, $(_vanillaSince "$_vanillaStart") s"
-            if [[ "$vanillaStage" == unwrapped ]]; then
+            if [[ "$vanillaStage" == unwrapped && -n "${vanillaSaveTree-}" ]]; then
                 "$_vanillaHelper" snapshot -top "$NIX_BUILD_TOP" -to "$_vanillaWork/snapshot"
             fi
         fi

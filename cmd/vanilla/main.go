@@ -5,8 +5,8 @@
 //
 //	vanilla snapshot -top DIR -to FILE
 //	vanilla prepare -top DIR -snapshot FILE -to DIR [-source-copy WHEN [-src PATH]...]
-//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] [-from DIR] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
-//	vanilla restore -stage STAGE -from DIR -top DIR [-tree] [-src PATH... [-threads N] [-snapshot FILE]] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
+//	vanilla save -stage STAGE -to DIR -top DIR [-snapshot FILE] [-tree] [-restored FILE] [-from DIR] -fresh DIR -end DIR [-take-outputs] [-builder-pid PID] -output NAME=PATH...
+//	vanilla restore -stage STAGE -from DIR -top DIR [-tree] [-src PATH... [-threads N] [-snapshot FILE]] [-restored FILE] -fresh DIR -script FILE [-builder-pid PID] -output NAME=PATH...
 //	vanilla check-phase -phase NAME -hook HOOK < CODE
 //	vanilla late-functions
 //	vanilla cache ls|stats|verify|gc|rm [--dir DIR] [--json] ...
@@ -290,7 +290,7 @@ func save(_ context.Context, args []string, stdout io.Writer) error {
 	end := fs.String("end", "", "the shell state after the stage's last phase")
 	take := fs.Bool("take-outputs", false, "empty the outputs once saved")
 	tree := fs.Bool("tree", false, "save the build tree (always, for the vanilla stage)")
-	restored := fs.String("restored", "", "the snapshot taken right after the restore, to report what was rebuilt")
+	restored := fs.String("restored", "", "the list of files the restore wrote (restore -restored), to report what was rebuilt")
 	prepared := fs.String("prepared", "", "the directory of a `vanilla prepare` run during the build, if any")
 	readAttrs := attrsFlag(fs)
 	from := fs.String("from", "", "the checkpoint this stage restored, whose store hashes its outputs must not hold")
@@ -354,6 +354,7 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Var(outs, "output", "an output as NAME=PATH (repeat for each)")
 	src := addSourceFlags(fs)
 	snap := fs.String("snapshot", "", "with -src: where to write the snapshot taken right after unpacking")
+	restored := fs.String("restored", "", "where to write the list of the build tree's files once restored (for save -restored)")
 	if err := parse(fs, stdout, args, "stage", "from", "top", "fresh", "script"); err != nil {
 		return err
 	}
@@ -370,7 +371,7 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	res, err := stage.Restore(ctx, stage.RestoreOptions{
 		Stage: name, From: *from, Top: *top, Fresh: *fresh, Outputs: outs, Script: *script, Tree: *tree, Attrs: attrs,
-		Sources: src.srcs, SourceThreads: *src.threads, SourceCopy: *src.copy, Snapshot: *snap,
+		Sources: src.srcs, SourceThreads: *src.threads, SourceCopy: *src.copy, Snapshot: *snap, Restored: *restored,
 	})
 	res.WriteLog(stdout)
 	return err

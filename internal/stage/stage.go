@@ -76,8 +76,9 @@ type SaveOptions struct {
 	// Attrs are the derivation's attributes, recorded so that the next
 	// stage can check it was made from the same package.
 	Attrs drvattrs.Attrs
-	// Restored is the snapshot the unwrapped stage took right after its
-	// restore; Save reports the files its phases rebuilt since.
+	// Restored is the list of files the unwrapped stage's restore wrote
+	// (RestoreOptions.Restored); Save reports those its phases rebuilt
+	// since ([Rebuilt]).
 	Restored string
 	// From is the checkpoint the stage restored, if any: its outputs'
 	// store hashes must not be left in this stage's outputs, and the
@@ -257,6 +258,11 @@ type RestoreOptions struct {
 	// taken right after the source is unpacked (as `vanilla snapshot`
 	// after unpackPhase).
 	Snapshot string
+	// Restored, with a tree restored, is where to write the list of the
+	// tree's regular files once restored, last ([WriteRestored]): the
+	// unwrapped stage's save reports which of them its phases rebuilt
+	// (SaveOptions.Restored).
+	Restored string
 }
 
 // RestoreResult reports what Restore did, as far as it got: the fields
@@ -361,6 +367,11 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 	}
 	for _, name := range merged.Conflicts {
 		r.Conflicts = append(r.Conflicts, Conflict{Name: name, Late: late(name)})
+	}
+	if opts.Restored != "" {
+		if err := WriteRestored(opts.Restored, res.TreeFiles); err != nil {
+			return r, err
+		}
 	}
 	return r, nil
 }

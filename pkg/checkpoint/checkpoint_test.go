@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +199,7 @@ func TestSaveRestore(t *testing.T) {
 	if res.Rewritten != 4 {
 		t.Errorf("rewritten files = %d, want 4", res.Rewritten)
 	}
+	checkTreeFiles(t, top2, res)
 
 	mapping := strings.NewReplacer(oldHash, newHash, top, top2)
 	want := map[string]entry{}
@@ -468,5 +470,43 @@ func TestSaveIsAtomic(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".saving-") {
 			t.Errorf("temporary %s left behind", e.Name())
 		}
+	}
+}
+
+// checkTreeFiles checks that a restore's TreeFiles are the regular files
+// of the build tree top, each once (a directory without permissions is
+// given them while it is listed).
+func checkTreeFiles(t *testing.T, top string, res *Result) {
+	t.Helper()
+	var want []string
+	var visit func(rel string)
+	visit = func(rel string) {
+		dir := filepath.Join(top, rel)
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrPermission) {
+			fi, _ := os.Lstat(dir)
+			os.Chmod(dir, 0o700)
+			entries, err = os.ReadDir(dir)
+			defer os.Chmod(dir, fi.Mode().Perm())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			r := filepath.Join(rel, e.Name())
+			switch {
+			case e.Type().IsRegular():
+				want = append(want, r)
+			case e.IsDir():
+				visit(r)
+			}
+		}
+	}
+	visit("")
+	slices.Sort(want)
+	got := slices.Clone(res.TreeFiles)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("TreeFiles = %q,\nwant the tree's regular files %q", got, want)
 	}
 }

@@ -266,7 +266,13 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		if !ok {
 			return fmt.Errorf("restore %s: hard link to %s, which this restore does not write", quoteName(rel), quoteName(hdr.Linkname))
 		}
-		return x.linkAcross(lr, lrel, r, rel)
+		if err := x.linkAcross(lr, lrel, r, rel); err != nil {
+			return err
+		}
+		if first, _, _ := strings.Cut(hdr.Name, "/"); first == "tree" {
+			x.treeLinked = append(x.treeLinked, rel)
+		}
+		return nil
 	default:
 		return fmt.Errorf("restore %s: unsupported archive entry type %q", quoteName(rel), hdr.Typeflag)
 	}

@@ -212,6 +212,7 @@ func TestFaithfulTree(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("restore warnings: %q", res.Warnings)
+			checkTreeFiles(t, top2, res)
 			want, wantLinks := inspect(t, top, out)
 			// The socket is not carried over, and the rest is as it was.
 			delete(want, "0:src/gen/sock")

@@ -105,6 +105,10 @@ type Result struct {
 	// FromSourceCopy says that Unpacked unpacked the checkpoint's source
 	// copy (RestoreOptions.SourceCopy), not Sources.
 	FromSourceCopy bool
+	// TreeFiles, of a restore with Tree, are the regular files of the
+	// build tree once restored, relative to Top, in no particular order:
+	// the pristine files, the archive's, and its hard links to them.
+	TreeFiles []string
 	// Warnings are things worth one line in the build log each.
 	Warnings []string
 	// Rewrite maps the checkpoint's text to the restoring build's: store
@@ -239,6 +243,18 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 			return nil, fmt.Errorf("%w (and undoing the restore failed: %v)", err, uerr)
 		}
 		return nil, err
+	}
+	if opts.Tree {
+		res.TreeFiles = make([]string, 0, len(pristine)+len(x.written)+len(x.treeLinked))
+		for i := range pristine {
+			res.TreeFiles = append(res.TreeFiles, pristine[i].name())
+		}
+		for _, w := range x.written {
+			if w.tree {
+				res.TreeFiles = append(res.TreeFiles, w.rel)
+			}
+		}
+		res.TreeFiles = append(res.TreeFiles, x.treeLinked...)
 	}
 	return res, nil
 }
@@ -379,6 +395,8 @@ type extractor struct {
 	// skipped to the outputs that are hard links of them, in archive
 	// order (see extractTreeLinks).
 	treeLinks map[string][]string
+	// treeLinked lists the build-tree names extracted as hard links.
+	treeLinked []string
 }
 
 // A writtenFile is a regular file the extraction wrote: rel in root, the

@@ -32,6 +32,10 @@ type Identity struct {
 	Mtime int64 // nanoseconds
 }
 
+// IdentityOf is what a snapshot records of the entry fi describes (an
+// lstat's result).
+func IdentityOf(fi fs.FileInfo) Identity { return identify(fi) }
+
 func identify(fi fs.FileInfo) Identity {
 	id := Identity{Size: fi.Size(), Mode: fi.Mode(), Mtime: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {

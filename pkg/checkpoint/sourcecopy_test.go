@@ -109,6 +109,7 @@ func TestRestoreFromSourceCopy(t *testing.T) {
 	if !res.FromSourceCopy || res.Unpacked == nil || res.Unpacked.Files != 9 {
 		t.Fatalf("FromSourceCopy %v, unpacked %+v: want the 9 pristine files from the copy", res.FromSourceCopy, res.Unpacked)
 	}
+	checkTreeFiles(t, top, res)
 	for k, e := range wantTree {
 		e.content = strings.ReplaceAll(e.content, ref, top)
 		wantTree[k] = e
