@@ -205,7 +205,7 @@ func (l *lister) list(rel string) (*dirListing, []string) {
 		r := path.Join(rel, n)
 		restore, err := grant(filepath.Join(l.top, r), fi.Mode(), 0o500)
 		if err != nil {
-			return &dirListing{err: err}, subdirs
+			return &dirListing{err: err}, nil
 		}
 		l.mu.Lock()
 		l.grants = append(l.grants, granted{depth: strings.Count(r, "/"), restore: restore})

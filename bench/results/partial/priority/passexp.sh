@@ -1,13 +1,26 @@
 #!/bin/bash
-# alternate: nopass, pass, nopass, pass
+# passexp.sh WORKLOAD FIRST LAST VARIANT...: for each repetition FIRST..LAST,
+# builds bench/workload.nix's WORKLOAD (mode vanilla, build directories on
+# tmpfs) from each /tmp/snap-VARIANT in turn (a `git archive` of the commit
+# runs.txt names, the variant's change applied), and prints the build's
+# time, its buildPhase line and its save line. runs.txt was made with
+# this loop, written out with the workload and variants fixed in it, as
+# these calls would run it:
+#   passexp.sh linux 1 2 nopass bench
+#   passexp.sh linux 3 4 idle nopass
+#   passexp.sh binutils 1 2 nopass idle
+set -eu
+workload=$1 first=$2 last=$3
+shift 3
 source /work/main/scripts/env.sh >/dev/null 2>&1
-for i in 3 4; do
-  for v in idle nopass; do
-    d=/tmp/snap-$v
-    cd $d
-    s=$(date +%s)
-    TMPDIR=/dev/shm nix-build bench/workload.nix --argstr workload linux --argstr mode vanilla --argstr stamp exp-$v-$i-$$ > /tmp/passexp-$v-$i.log 2>&1
-    e=$(date +%s)
-    echo "$v $i: $((e-s)) s; $(grep -h 'buildPhase completed' /tmp/passexp-$v-$i.log | head -1); $(grep -h 'saved checkpoint' /tmp/passexp-$v-$i.log)"
-  done
+for ((i = first; i <= last; i++)); do
+    for v in "$@"; do
+        log=/tmp/passexp-$workload-$v-$i.log
+        cd "/tmp/snap-$v"
+        s=$(date +%s)
+        TMPDIR=/dev/shm nix-build bench/workload.nix --argstr workload "$workload" --argstr mode vanilla \
+            --argstr stamp "exp-$workload-$v-$i-$$" >"$log" 2>&1
+        e=$(date +%s)
+        echo "$workload $v $i: $((e - s)) s; $(grep -h 'buildPhase completed' "$log" | head -1); $(grep -h 'saved checkpoint' "$log")"
+    done
 done
