@@ -11,7 +11,7 @@ import (
 // it writes a table and a plot. It asserts nothing about times.
 func TestSmoke(t *testing.T) {
 	out := t.TempDir()
-	if err := run(false, true, 1, out, "", "", ""); err != nil {
+	if err := run(options{smoke: true, reps: 1, out: out}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "results.md"))

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b] [-scenarios fixup,install,wrapdep] [-tools vanilla,cbt,join,hook]
+//	bench [-quick | -smoke] [-reps N] [-out DIR] [-workloads a,b] [-scenarios fixup,install,wrapdep] [-tools vanilla,cbt,join,hook] [-hook-cache DIR]
 package main
 
 import (
@@ -35,20 +35,35 @@ var workloads = []workload{
 	{"linux", "Debian's linux-source-6.1 with tinyconfig: a huge source (1.3 GB), little generated", false},
 }
 
+// options are the command line's choices.
+type options struct {
+	quick, smoke bool
+	reps         int
+	// out is where results.md and results.png go ("": defaultOut).
+	out string
+	// workloads, scenarios and tools are comma-separated lists ("": all).
+	workloads, scenarios, tools string
+	// hookCache is where hook mode's cache directories are made ("":
+	// TMPDIR).
+	hookCache string
+}
+
 func main() {
-	quick := flag.Bool("quick", false, "the quick subset: the two smallest workloads, one repetition")
-	smoke := flag.Bool("smoke", false, "only check that the bench runs: the smallest workload, one repetition")
-	reps := flag.Int("reps", 3, "repetitions of each measurement")
-	out := flag.String("out", "", "where to write results.md and results.png (default bench/results for a full run, $TMPDIR/nix-vanilla-bench for a subset)")
-	only := flag.String("workloads", "", "comma-separated workloads to run (default: all)")
-	scen := flag.String("scenarios", "", "comma-separated late changes to measure, of fixup, install, wrapdep (default: all; the clean build always)")
-	toolsFlag := flag.String("tools", "", "comma-separated tools to measure next to the plain build, of vanilla, cbt, join, hook (default: all)")
+	var o options
+	flag.BoolVar(&o.quick, "quick", false, "the quick subset: the two smallest workloads, one repetition")
+	flag.BoolVar(&o.smoke, "smoke", false, "only check that the bench runs: the smallest workload, one repetition")
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of each measurement")
+	flag.StringVar(&o.out, "out", "", "where to write results.md and results.png (default bench/results for a full run, $TMPDIR/nix-vanilla-bench for a subset)")
+	flag.StringVar(&o.workloads, "workloads", "", "comma-separated workloads to run (default: all)")
+	flag.StringVar(&o.scenarios, "scenarios", "", "comma-separated late changes to measure, of fixup, install, wrapdep (default: all; the clean build always)")
+	flag.StringVar(&o.tools, "tools", "", "comma-separated tools to measure next to the plain build, of vanilla, cbt, join, hook (default: all)")
+	flag.StringVar(&o.hookCache, "hook-cache", "", "the directory to make hook mode's caches in (default $TMPDIR); not under /dev/shm, which the sandbox hides")
 	flag.Parse()
-	if *quick && *smoke {
+	if o.quick && o.smoke {
 		fmt.Fprintln(os.Stderr, "bench: -quick and -smoke exclude each other")
 		os.Exit(2)
 	}
-	if err := run(*quick, *smoke, *reps, *out, *only, *scen, *toolsFlag); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -65,35 +80,45 @@ func defaultOut(results string, subset bool) string {
 	return results
 }
 
-func run(quick, smoke bool, reps int, out, only, scen, toolsFlag string) error {
-	chosenScenarios, err := chooseScenarios(scen)
+func run(o options) error {
+	chosenScenarios, err := chooseScenarios(o.scenarios)
 	if err != nil {
 		return err
 	}
-	chosenTools, err := chooseTools(toolsFlag)
+	chosenTools, err := chooseTools(o.tools)
 	if err != nil {
 		return err
+	}
+	hookCache := o.hookCache
+	if hookCache == "" {
+		hookCache = os.TempDir()
+	}
+	if contains(chosenTools, hooked) {
+		if err := checkHookCache(hookCache); err != nil {
+			return err
+		}
 	}
 	bed, err := testbed.New(repoRoot())
 	if err != nil {
 		return err
 	}
+	out, reps := o.out, o.reps
 	if out == "" {
-		out = defaultOut(bed.Path("bench/results"), quick || smoke || only != "" || scen != "" || toolsFlag != "")
+		out = defaultOut(bed.Path("bench/results"), o.quick || o.smoke || o.workloads != "" || o.scenarios != "" || o.tools != "")
 		fmt.Printf("bench: writing results to %s\n", out)
 	}
 	var chosen []workload
 	for _, w := range workloads {
 		switch {
-		case only != "":
-			if !contains(strings.Split(only, ","), w.name) {
+		case o.workloads != "":
+			if !contains(strings.Split(o.workloads, ","), w.name) {
 				continue
 			}
-		case smoke:
+		case o.smoke:
 			if w.name != "make-baked" {
 				continue
 			}
-		case quick:
+		case o.quick:
 			if !w.quick {
 				continue
 			}
@@ -103,13 +128,13 @@ func run(quick, smoke bool, reps int, out, only, scen, toolsFlag string) error {
 	if len(chosen) == 0 {
 		return fmt.Errorf("no workload selected (known: %s)", names())
 	}
-	if quick || smoke {
+	if o.quick || o.smoke {
 		reps = 1
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	b := &bench{bed: bed, ctx: context.Background(), log: os.Stdout}
+	b := &bench{bed: bed, ctx: context.Background(), log: os.Stdout, hookCache: hookCache}
 	var results []*result
 	start := time.Now()
 	// Write what there is after each repetition too: a long run stopped

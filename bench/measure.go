@@ -174,6 +174,8 @@ type bench struct {
 	// lastCPU is the CPU seconds (user and system) of the last build:
 	// nix-build and the builder's processes, which it reaps.
 	lastCPU float64
+	// hookCache is the directory hook mode's caches are made in.
+	hookCache string
 }
 
 // build builds bench/workload.nix with the given arguments and returns the
@@ -247,7 +249,7 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 			if prevCache != "" {
 				os.RemoveAll(prevCache)
 			}
-			dir, err := newHookCache()
+			dir, err := newHookCache(b.hookCache)
 			if err != nil {
 				return nil, err
 			}
@@ -312,6 +314,11 @@ func (b *bench) measure(w workload, reps int, chosen, chosenTools []string) (*re
 				h.scenario = st.scenario
 				r.hook = append(r.hook, h)
 				fmt.Fprintf(b.log, "bench: %s, %s, %s: %s\n", w.name, st.scenario, st.tool, h.decision)
+				if strings.HasPrefix(h.decision, "cache directory ") {
+					// The builds could not see the cache: what follows
+					// would measure plain builds under hook mode's name.
+					return nil, fmt.Errorf("%s, hook mode: the build did not use the cache: %s", st.scenario, h.decision)
+				}
 			}
 			if st.scenario == clean && st.tool == vanilla {
 				r.saveSec = append(r.saveSec, logSeconds(log, "vanilla: saved checkpoint:"))
@@ -347,11 +354,11 @@ func loadAverage() string {
 	return "?"
 }
 
-// newHookCache makes an empty cache directory for the hook mode, set up as
-// docs/cache.md says (group nixbld, setgid, writable by the group), in
-// TMPDIR: on the file system of the build directories.
-func newHookCache() (string, error) {
-	dir, err := os.MkdirTemp("", "vanilla-bench-cache-")
+// newHookCache makes an empty cache directory for the hook mode in
+// parent, set up as docs/cache.md says (group nixbld, setgid, writable by
+// the group).
+func newHookCache(parent string) (string, error) {
+	dir, err := os.MkdirTemp(parent, "vanilla-bench-cache-")
 	if err != nil {
 		return "", err
 	}
@@ -367,6 +374,22 @@ func newHookCache() (string, error) {
 		return "", err
 	}
 	return dir, os.Chmod(dir, 0o775|os.ModeSetgid)
+}
+
+// checkHookCache refuses a directory for hook mode's caches that the
+// sandbox would not show the builds: the Nix sandbox mounts a tmpfs of its
+// own on /dev/shm, over the extra-sandbox-paths beneath it, so every hooked
+// build would build as usual.
+func checkHookCache(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if dir == "/dev/shm" || strings.HasPrefix(dir, "/dev/shm/") {
+		return fmt.Errorf("hook mode's cache would be in %s, which the Nix sandbox hides under a tmpfs of its own: "+
+			"pass -hook-cache with a directory elsewhere (for a cache in memory, a tmpfs mounted for it: mount -t tmpfs -o size=8g tmpfs /mnt/vanilla-cache)", dir)
+	}
+	return nil
 }
 
 // outPath builds an attribute and returns its store path.

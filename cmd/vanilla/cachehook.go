@@ -37,6 +37,26 @@ const (
 	exeFile     = "exe"
 )
 
+// sandboxAdvice says, for a cache directory a build cannot use, what to
+// look at: a directory under /dev/shm is hidden by the tmpfs the Nix
+// sandbox mounts there after the extra-sandbox-paths, so it is missing
+// in every sandboxed build however the host has it.
+func sandboxAdvice(err error) string {
+	var u *cache.UnavailableError
+	if errors.As(err, &u) && u.Reason == cache.Missing && underDir(u.Dir, "/dev/shm") {
+		return "the Nix sandbox mounts a tmpfs of its own on /dev/shm, which hides a cache there; " +
+			"put the cache elsewhere, on a tmpfs of its own if it should be in memory (docs/cache.md)"
+	}
+	return "docs/cache.md says how to set the cache up"
+}
+
+// underDir reports whether path is dir or inside it (both clean and
+// absolute, as cache directories are).
+func underDir(path, dir string) bool {
+	path = filepath.Clean(path)
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
 // rerunVar, set in the environment of a build that runs again from
 // scratch, says why; the hook then leaves the cache alone.
 const rerunVar = "VANILLA_CACHE_OFF"
@@ -61,7 +81,7 @@ func cacheLookup(_ context.Context, args []string, stdout io.Writer) error {
 	d := cache.Dir(*dir)
 	c, err := cache.Open(d)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "vanilla: %v; building as usual (docs/cache.md says how to set the cache up)\n", err)
+		fmt.Fprintf(os.Stderr, "vanilla: %v; building as usual (%s)\n", err, sandboxAdvice(err))
 		say("off")
 		return nil
 	}

@@ -3,7 +3,8 @@
 # builds bench/workload.nix's WORKLOAD (mode vanilla, build directories on
 # tmpfs) from each /tmp/snap-VARIANT in turn (a `git archive` of the commit
 # runs.txt names, the variant's change applied), and prints the build's
-# time, its buildPhase line and its save line. runs.txt was made with
+# time (wall, and the CPU time of nix-build and its builders), its
+# buildPhase line and its save line. runs.txt was made with
 # this loop, written out with the workload and variants fixed in it, as
 # these calls would run it:
 #   passexp.sh linux 1 2 nopass bench
@@ -17,10 +18,9 @@ for ((i = first; i <= last; i++)); do
     for v in "$@"; do
         log=/tmp/passexp-$workload-$v-$i.log
         cd "/tmp/snap-$v"
-        s=$(date +%s)
-        TMPDIR=/dev/shm nix-build bench/workload.nix --argstr workload "$workload" --argstr mode vanilla \
+        TMPDIR=/dev/shm /usr/bin/time -f '%e s, %U s user + %S s system' -o "$log.time" \
+            nix-build bench/workload.nix --argstr workload "$workload" --argstr mode vanilla \
             --argstr stamp "exp-$workload-$v-$i-$$" >"$log" 2>&1
-        e=$(date +%s)
-        echo "$workload $v $i: $((e - s)) s; $(grep -h 'buildPhase completed' "$log" | head -1); $(grep -h 'saved checkpoint' "$log")"
+        echo "$workload $v $i: $(cat "$log.time"); $(grep -h 'buildPhase completed' "$log" | head -1); $(grep -h 'saved checkpoint' "$log")"
     done
 done
