@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -354,6 +355,12 @@ func TestStageTimes(t *testing.T) {
 	}
 	if len(p) != len(want) || order[0] != startPhase || order[len(order)-1] != "final: fixupPhase" {
 		t.Errorf("rows %v", order)
+	}
+	// A save ends the phase it runs in: its row follows that phase's.
+	for _, pair := range [][2]string{{"checkpoint: buildPhase", "checkpoint: save"}, {"unwrapped: installPhase", "unwrapped: save"}, {"unwrapped: save", "unwrapped: (end)"}} {
+		if slices.Index(order, pair[0]) > slices.Index(order, pair[1]) {
+			t.Errorf("row %q comes before %q: %v", pair[1], pair[0], order)
+		}
 	}
 	r := &result{
 		workload:  workload{name: "w", what: "a workload"},

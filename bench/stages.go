@@ -67,17 +67,20 @@ func stageTimes(lines []timedLine, total float64) (phaseTimes, []string) {
 			row, from, inside = strings.TrimSpace(n), l.at, 0
 		}
 		for _, h := range helperSteps {
-			if strings.HasPrefix(l.text, h.prefix) && stage != "" {
-				if sec := lineSeconds(l.text); sec > 0 {
-					add(stage+": "+h.row, sec)
-					inside += sec
-				}
-				if h.row == "save" {
-					// A stage's last step: what follows until the next
-					// stage is Nix's.
-					closeRow(l.at)
-					row, from, inside = endRow, l.at, 0
-				}
+			if !strings.HasPrefix(l.text, h.prefix) || stage == "" {
+				continue
+			}
+			sec := lineSeconds(l.text)
+			inside += sec
+			if h.row == "save" {
+				// A stage's last step: the phase it ends is closed
+				// first, so that the rows keep the build's order, and
+				// what follows until the next stage is Nix's.
+				closeRow(l.at)
+				row, from, inside = endRow, l.at, 0
+			}
+			if sec > 0 {
+				add(stage+": "+h.row, sec)
 			}
 		}
 	}
