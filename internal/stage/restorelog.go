@@ -10,13 +10,19 @@ import (
 // the shell state replayed and the merge's warnings. The test bed and the
 // benchmarks read these lines: keep their wording.
 func (r *RestoreResult) WriteLog(w io.Writer) {
+	if r.CopyFailed != nil {
+		fmt.Fprintf(w, "vanilla: the source copy of %s cannot bring back the files the build left alone: %v; unpacking the sources\n", r.SourceCopyDir, r.CopyFailed)
+	}
 	res := r.Checkpoint
 	if res == nil {
 		return
 	}
 	if u := res.Unpacked; u != nil {
 		from := ""
-		if res.FromSourceCopy {
+		switch {
+		case res.SourceCopyDir != "":
+			from = " from the source copy of " + res.SourceCopyDir
+		case res.FromSourceCopy:
 			from = " from the checkpoint's source copy"
 		}
 		fmt.Fprintf(w, "vanilla: unpacked the source again itself%s, only the %s files the build left alone (%s), %s\n",

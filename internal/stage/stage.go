@@ -18,6 +18,7 @@ import (
 	"github.com/nix-vanilla/nix-vanilla/pkg/classify"
 	"github.com/nix-vanilla/nix-vanilla/pkg/drvattrs"
 	"github.com/nix-vanilla/nix-vanilla/pkg/shellstate"
+	"github.com/nix-vanilla/nix-vanilla/pkg/unpack"
 )
 
 // Name names a stage, as the vanillaStage attribute does.
@@ -252,6 +253,11 @@ type RestoreOptions struct {
 	// SourceCopy unpacks the checkpoint's source copy in place of
 	// Sources when it has one (checkpoint.RestoreOptions.SourceCopy).
 	SourceCopy bool
+	// SourceCopyDir is another checkpoint whose source copy serves when
+	// From has none (checkpoint.RestoreOptions.SourceCopyDir); when it
+	// cannot give every file, Restore uses Sources and says why in
+	// RestoreResult.CopyFailed.
+	SourceCopyDir string
 	// SourceThreads is NIX_BUILD_CORES, for the sources' decompressor.
 	SourceThreads int
 	// Snapshot, with Sources, is where to write the snapshot of Top
@@ -280,6 +286,12 @@ type RestoreResult struct {
 	// Shell is the shell state merge whose script was written; nil if it
 	// was not.
 	Shell *shellstate.Merged
+	// SourceCopyDir is RestoreOptions.SourceCopyDir.
+	SourceCopyDir string
+	// CopyFailed says why the source copy of RestoreOptions.SourceCopyDir
+	// could not bring back the files left to the source (the restore then
+	// used the sources); nil if it did or was not asked to.
+	CopyFailed error
 	// Dir is the working directory the script changes into, as this
 	// stage names it; "" for none.
 	Dir string
@@ -301,15 +313,15 @@ type Conflict struct {
 // that replays its shell state. It returns what it did even when it
 // fails part way, so that the caller can log the steps that ran.
 func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
-	r := &RestoreResult{From: opts.From}
+	r := &RestoreResult{From: opts.From, SourceCopyDir: opts.SourceCopyDir}
 	start := time.Now()
-	res, err := checkpoint.Restore(ctx, checkpoint.RestoreOptions{
+	co := checkpoint.RestoreOptions{
 		Dir:     opts.From,
 		Top:     opts.Top,
 		Tree:    opts.Stage == Unwrapped || opts.Tree,
 		Outputs: opts.Outputs,
 		Keep:    Skip,
-		Sources: opts.Sources, SourceThreads: opts.SourceThreads, SourceCopy: opts.SourceCopy,
+		Sources: opts.Sources, SourceThreads: opts.SourceThreads, SourceCopy: opts.SourceCopy, SourceCopyDir: opts.SourceCopyDir,
 		Unpacked: func() error {
 			if opts.Snapshot == "" {
 				return nil
@@ -320,7 +332,16 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 			}
 			return s.WriteFile(opts.Snapshot)
 		},
-	})
+	}
+	res, err := checkpoint.Restore(ctx, co)
+	var nr *unpack.NotReproducedError
+	if co.SourceCopyDir != "" && errors.As(err, &nr) {
+		// It changed nothing: the sources, as without that copy.
+		r.CopyFailed = err
+		co.SourceCopyDir = ""
+		start = time.Now()
+		res, err = checkpoint.Restore(ctx, co)
+	}
 	if err != nil {
 		return r, err
 	}

@@ -414,3 +414,28 @@ in pkgs.stdenv.mkDerivation {
 		}
 	}
 }
+
+// removeEntries removes the entries of the cache in dir at point.
+func removeEntries(t *testing.T, dir, point string) {
+	t.Helper()
+	c, err := cache.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _, err := c.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, info := range infos {
+		if info.Point == point {
+			if err := c.Remove(info.Key); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("the cache has no entry at %s to remove", point)
+	}
+}

@@ -664,7 +664,11 @@ func TestUnpackItself(t *testing.T) {
 
 // TestSourceCopyHookMode: in hook mode the entry after buildPhase gets a
 // source copy (vanillaSourceCopy), and a postInstall change resumes from
-// it without unpackPhase, to the plain build's outputs.
+// it without unpackPhase, to the plain build's outputs; so does a
+// postFixup change, from the entry after installPhase, which has no copy
+// of its own, with the copy of the entry after buildPhase. With that
+// entry gone, a preFixup change resumes after installPhase too, from
+// the sources.
 func TestSourceCopyHookMode(t *testing.T) {
 	cache, b := hookCache(t)
 	ctx := context.Background()
@@ -679,7 +683,12 @@ func TestSourceCopyHookMode(t *testing.T) {
 	}{
 		{"", "vanilla: cache: stored"},
 		{`change = "postInstall";`, "vanilla: unpacked the source again itself from the checkpoint's source copy, only the 12 files the build left alone"},
+		{`change = "postFixup";`, "vanilla: unpacked the source again itself from the source copy of " + cache},
+		{`change = "preFixup";`, "vanilla: unpacked the source again itself, only the 11 files the build left alone"}, // installPhase changed one
 	} {
+		if step.change == `change = "preFixup";` {
+			removeEntries(t, cache, "build")
+		}
 		plain, err := b.Build(ctx, t.TempDir(), expr(false, step.change)...)
 		if err != nil {
 			t.Fatal(err)
@@ -705,6 +714,9 @@ func TestSourceCopyHookMode(t *testing.T) {
 		}
 		if step.change != "" && strings.Contains(log, "Running phase: unpackPhase") {
 			t.Errorf("the resumed build ran unpackPhase:\n%s", tail(log, 40))
+		}
+		if hit := "after installPhase"; strings.Contains(step.change, "Fixup") && !strings.Contains(log, hit) {
+			t.Errorf("%s did not resume %s:\n%s", step.change, hit, tail(log, 40))
 		}
 	}
 }

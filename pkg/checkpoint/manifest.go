@@ -128,7 +128,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s: %w", ManifestFile, err)}
 	}
-	if m.Stats.Entries < 0 || m.Stats.Files < 0 || m.Stats.Bytes < 0 || m.Stats.Pristine < 0 || m.Stats.SparseSize < 0 || m.PristineSize < 0 || m.OrderSize < 0 {
+	if m.Stats.Entries < 0 || m.Stats.Files < 0 || m.Stats.Bytes < 0 || m.Stats.Pristine < 0 || m.Stats.SparseSize < 0 || m.Stats.PristineBytes < 0 || m.Stats.SourceCopy < 0 || m.PristineSize < 0 || m.OrderSize < 0 {
 		return nil, &CorruptError{Dir: dir, Err: fmt.Errorf("%s declares negative sizes", ManifestFile)}
 	}
 	if p := m.OutputsPart; p != nil && (!m.Tree || p.Offset < 0 || p.Offset >= m.Stats.Compressed || p.Entries < 0 || p.Entries > m.Stats.Entries ||

@@ -55,6 +55,15 @@ type RestoreOptions struct {
 	// checkpoint: every file taken from it is checked against the
 	// pristine list, and reading it stops at [SourceCopyLimit].
 	SourceCopy bool
+	// SourceCopyDir, with SourceCopy, is another checkpoint directory
+	// whose source copy is used when Dir's checkpoint has none: in hook
+	// mode the entry after buildPhase of the same build, whose pristine
+	// files include those of the entry after installPhase. Its manifest
+	// bounds the reading ([SourceCopyLimit]); every file taken from it is
+	// checked against Dir's pristine list, and a file Dir lists that the
+	// copy lacks fails the restore with an *unpack.NotReproducedError
+	// having changed nothing (restore again without SourceCopyDir).
+	SourceCopyDir string
 	// SourceThreads is the number of threads the decompressor of Sources
 	// may use (NIX_BUILD_CORES); 0 means all.
 	SourceThreads int
@@ -105,6 +114,9 @@ type Result struct {
 	// FromSourceCopy says that Unpacked unpacked the checkpoint's source
 	// copy (RestoreOptions.SourceCopy), not Sources.
 	FromSourceCopy bool
+	// SourceCopyDir is RestoreOptions.SourceCopyDir when its copy was
+	// the one unpacked.
+	SourceCopyDir string
 	// TreeFiles, of a restore with Tree, are the regular files of the
 	// build tree once restored, relative to Top, in no particular order:
 	// the pristine files, the archive's, and its hard links to them.
@@ -196,6 +208,16 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Result, error) {
 		if m.Stats.SourceCopy > 0 {
 			sources, limit = []string{filepath.Join(opts.Dir, SourceCopyFile)}, SourceCopyLimit(m)
 			res.FromSourceCopy = true
+		} else if opts.SourceCopyDir != "" {
+			other, err := ReadManifest(opts.SourceCopyDir)
+			if err != nil {
+				return nil, &unpack.NotReproducedError{Err: fmt.Errorf("the source copy of %s: %w", opts.SourceCopyDir, err)}
+			}
+			if other.Stats.SourceCopy == 0 {
+				return nil, &unpack.NotReproducedError{Err: fmt.Errorf("%s has no source copy", opts.SourceCopyDir)}
+			}
+			sources, limit = []string{filepath.Join(opts.SourceCopyDir, SourceCopyFile)}, SourceCopyLimit(other)
+			res.FromSourceCopy, res.SourceCopyDir = true, opts.SourceCopyDir
 		} else if len(sources) == 0 {
 			return nil, &unpack.NotReproducedError{Err: errors.New("the checkpoint has no source copy, and no sources were given")}
 		}

@@ -36,7 +36,13 @@ const SourceCopyFile = "source.tar.zst"
 // records, and the data itself. A copy that decompresses to more is not
 // the one Save wrote.
 func SourceCopyLimit(m *Manifest) int64 {
-	return m.Stats.PristineBytes + int64(m.Stats.Pristine)*(3*512+2*4096) + 1<<20
+	n := m.Stats.PristineBytes + int64(m.Stats.Pristine)*(3*512+2*4096) + 1<<20
+	if n <= 0 || m.Stats.PristineBytes < 0 || m.Stats.Pristine < 0 {
+		// Overflowed, or negative counts ReadManifest refuses: the
+		// least positive limit, since 0 would mean none.
+		return 1
+	}
+	return n
 }
 
 // copyHeader is the tar header of a file in the source copy (its type

@@ -342,3 +342,101 @@ func mustManifest(t *testing.T, dir string) *Manifest {
 	}
 	return m
 }
+
+// TestRestoreFromOtherSourceCopy restores a later checkpoint of the same
+// build, saved without a copy and after one more source file changed (as
+// the entry after installPhase is to the one after buildPhase), from the
+// earlier checkpoint's copy (SourceCopyDir): the tree and the output are
+// those of a restore over stdenv's unpack. A copy that lacks a file the
+// later checkpoint lists, and a directory with no copy, fail with a
+// NotReproducedError having written nothing.
+func TestRestoreFromOtherSourceCopy(t *testing.T) {
+	base := t.TempDir()
+	top, early, later := filepath.Join(base, "build1"), filepath.Join(base, "early"), filepath.Join(base, "later")
+	out := filepath.Join(base, "store", oldHash+"-pkg-1.0")
+	tarball := copySource(t, base, top)
+	snap, err := Take(top, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build(t, top, out)
+	yes := func(int, int64) bool { return true }
+	if _, err := Save(SaveOptions{Dir: early, Name: "pkg-1.0", Top: top, Tree: true, Snapshot: snap, Outputs: map[string]string{"out": out}, SourceCopy: yes}); err != nil {
+		t.Fatal(err)
+	}
+	// The later phase edits a file the early checkpoint left to the source.
+	if err := os.WriteFile(filepath.Join(top, "src/lib/one.c"), []byte("/* one, installed */\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Save(SaveOptions{Dir: later, Name: "pkg-1.0", Top: top, Tree: true, Snapshot: snap, Outputs: map[string]string{"out": out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Stats.SourceCopy != 0 || m.Stats.Pristine != 8 {
+		t.Fatalf("the later checkpoint has a copy of %d bytes and %d pristine files; want none and 8", m.Stats.SourceCopy, m.Stats.Pristine)
+	}
+	ref := filepath.Join(base, "build0")
+	refOut := filepath.Join(base, "store", newHash+"-pkg-1.0")
+	stdenvUnpack(t, tarball, ref)
+	if _, err := Restore(context.Background(), RestoreOptions{Dir: later, Top: ref, Tree: true, Outputs: map[string]string{"out": refOut}}); err != nil {
+		t.Fatal(err)
+	}
+	wantTree, wantOut := list(t, ref), list(t, refOut)
+	if err := os.RemoveAll(refOut); err != nil {
+		t.Fatal(err)
+	}
+
+	lacking := filepath.Join(base, "lacking")
+	if msg, err := exec.Command("cp", "-r", early, lacking).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	rewriteCopy(t, lacking, func(tw *tar.Writer, hdr *tar.Header, data []byte) {
+		if hdr.Name != "src/lib/run.sh" {
+			tw.WriteHeader(hdr)
+			tw.Write(data)
+		}
+	})
+	for i, tt := range []struct {
+		name, dir, want string // want: in the error; "" for success
+	}{
+		{"earlier copy", early, ""},
+		{"copy lacking a file", lacking, "src/lib/run.sh"},
+		{"no copy", later, "has no source copy"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			top := filepath.Join(base, "build"+string(rune('a'+i))) // the length of build1
+			if err := os.MkdirAll(top, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.RemoveAll(refOut)
+			res, err := Restore(context.Background(), RestoreOptions{Dir: later, Top: top, Tree: true, Outputs: map[string]string{"out": refOut},
+				SourceCopy: true, SourceCopyDir: tt.dir})
+			if tt.want != "" {
+				var nr *unpack.NotReproducedError
+				if !errors.As(err, &nr) || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("Restore: %v; want a NotReproducedError saying %q", err, tt.want)
+				}
+				if names, _ := os.ReadDir(top); len(names) != 0 {
+					t.Errorf("the build directory holds %v after a failed restore", names)
+				}
+				if _, err := os.Lstat(refOut); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("output created by a failed restore: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.FromSourceCopy || res.SourceCopyDir != early || res.Unpacked == nil || res.Unpacked.Files != 8 {
+				t.Fatalf("FromSourceCopy %v from %q, unpacked %+v: want the 8 pristine files from %s", res.FromSourceCopy, res.SourceCopyDir, res.Unpacked, early)
+			}
+			want := map[string]entry{}
+			for k, e := range wantTree {
+				e.content = strings.ReplaceAll(e.content, ref, top)
+				want[k] = e
+			}
+			compare(t, "tree", list(t, top), want)
+			compare(t, "output", list(t, refOut), wantOut)
+		})
+	}
+}

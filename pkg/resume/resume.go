@@ -195,11 +195,19 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 			return err
 		}
 	}
-	res, err := stage.Restore(ctx, stage.RestoreOptions{
+	ro := stage.RestoreOptions{
 		Stage: st, From: e.Dir, Top: opts.Top, Tree: tree, Fresh: opts.Fresh,
 		Outputs: opts.Outputs, Script: opts.Script, Attrs: opts.Attrs,
 		Sources: opts.Sources, SourceThreads: opts.SourceThreads, SourceCopy: opts.SourceCopy,
-	})
+	}
+	if opts.Point == cachekey.Install && opts.SourceCopy {
+		// One copy per build: the entry after buildPhase holds it.
+		if b := buildEntry(opts.Cache, opts.Attrs); b != nil {
+			defer b.Close()
+			ro.SourceCopyDir = b.Dir
+		}
+	}
+	res, err := stage.Restore(ctx, ro)
 	res.WriteLog(opts.Log)
 	if err != nil {
 		return err
@@ -211,6 +219,25 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 	}
 	_ = opts.Cache.Record(cache.Event{Kind: cache.Hit, Key: opts.Key, Name: e.Info.Name, Bytes: e.Info.Size})
 	return nil
+}
+
+// buildEntry is the cache's entry after buildPhase for attrs when it has
+// a source copy, locked; nil when there is none or it cannot be read
+// (a restore then unpacks the sources).
+func buildEntry(c *cache.Cache, attrs drvattrs.Attrs) *cache.Entry {
+	k, err := cachekey.Compute(attrs, cachekey.Build)
+	if err != nil {
+		return nil
+	}
+	e, err := c.Get(k.Sum)
+	if err != nil {
+		return nil
+	}
+	if m, err := checkpoint.ReadManifest(e.Dir); err != nil || m.Stats.SourceCopy == 0 {
+		e.Close()
+		return nil
+	}
+	return e
 }
 
 // Check fails with a *checkpoint.StaleError when the outputs of a build
