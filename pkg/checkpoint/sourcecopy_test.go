@@ -231,18 +231,25 @@ func TestSourceCopyUntrusted(t *testing.T) {
 				}
 				return
 			}
-			var nr *unpack.NotReproducedError
-			if !errors.As(err, &nr) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Restore: %v; want a NotReproducedError saying %q", err, tt.want)
-			}
-			if names, _ := os.ReadDir(top); len(names) != 0 {
-				t.Errorf("the build directory holds %v after a failed restore", names)
-			}
-			if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("output created by a failed restore: %v", err)
-			}
+			notReproduced(t, err, tt.want, top, out)
 			t.Logf("failed after %v", time.Since(start))
 		})
+	}
+}
+
+// notReproduced fails t unless err is a NotReproducedError saying want,
+// with nothing written to top or out.
+func notReproduced(t *testing.T, err error, want, top, out string) {
+	t.Helper()
+	var nr *unpack.NotReproducedError
+	if !errors.As(err, &nr) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Restore: %v; want a NotReproducedError saying %q", err, want)
+	}
+	if names, _ := os.ReadDir(top); len(names) != 0 {
+		t.Errorf("the build directory holds %v after a failed restore", names)
+	}
+	if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("output created by a failed restore: %v", err)
 	}
 }
 
@@ -412,16 +419,7 @@ func TestRestoreFromOtherSourceCopy(t *testing.T) {
 			res, err := Restore(context.Background(), RestoreOptions{Dir: later, Top: top, Tree: true, Outputs: map[string]string{"out": refOut},
 				SourceCopy: true, SourceCopyDir: tt.dir})
 			if tt.want != "" {
-				var nr *unpack.NotReproducedError
-				if !errors.As(err, &nr) || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("Restore: %v; want a NotReproducedError saying %q", err, tt.want)
-				}
-				if names, _ := os.ReadDir(top); len(names) != 0 {
-					t.Errorf("the build directory holds %v after a failed restore", names)
-				}
-				if _, err := os.Lstat(refOut); !errors.Is(err, os.ErrNotExist) {
-					t.Errorf("output created by a failed restore: %v", err)
-				}
+				notReproduced(t, err, tt.want, top, refOut)
 				return
 			}
 			if err != nil {
