@@ -256,6 +256,7 @@ _vanillaDumpState() {
     {
         shopt -p
         set +o
+        umask -p
     } >"$1/opts.sh" || return 1
     pwd >"$1/cwd"
 }

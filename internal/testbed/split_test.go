@@ -460,6 +460,10 @@ func TestVariants(t *testing.T) {
 		{"pushd in preBuild, popd in postBuild", "make-baked", `{ preBuild = "pushd . >/dev/null"; postBuild = "popd >/dev/null; echo $PWD > where"; postInstall = "cp where $out/share/where"; }`},
 		// The hook's own files are not in the build directory.
 		{"the build directory's listing", "make-baked", `{ preBuild = "ls -A $NIX_BUILD_TOP > listing-build"; postInstall = "ls -A $NIX_BUILD_TOP > $out/share/listing-install; cp listing-build $out/share/"; }`},
+		// Process state a phase sets for the phases after it.
+		{"umask set in preConfigure", "make-baked", `{ preConfigure = "umask 0027"; postInstall = "umask > $out/share/umask; touch late; stat -c %a late > $out/share/late-mode"; }`},
+		// Symlinks keep their times: the source's (a tarball's) and the build's.
+		{"symlink times", "tarball", `{ postBuild = "cd ..; rm data/obsolete.txt; echo generated > data/generated.txt; ln -s data/n1 made-link; touch -h -d @1000000000 made-link"; postInstall = "stat -c '%Y %n' greet-link.c made-link > $out/share/link-times"; }`},
 		{"commands after runHook postBuild", "make-baked", `{ buildPhase = "runHook preBuild\nmake PREFIX=$out\nrunHook postBuild\necho after > after.txt\n"; postBuild = "test ! -e after.txt && echo first > order.txt"; postInstall = "cp order.txt after.txt $out/share/greet/"; }`},
 	}
 	for _, tt := range tests {

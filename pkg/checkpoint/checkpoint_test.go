@@ -69,7 +69,7 @@ func list(t *testing.T, dir string) map[string]entry {
 			if err != nil {
 				return err
 			}
-			e.content = "->" + target
+			e.content, e.mtime = "->"+target, fi.ModTime().UnixNano()
 		case fi.Mode().IsRegular():
 			data, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {

@@ -249,6 +249,11 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		if err := dir.Symlink(target, base); err != nil {
 			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
 		}
+		// As tar -x leaves it: a tarball's symlinks keep their times,
+		// which find -newer, tar -c and rsync read.
+		if err := symlinkTimes(dir, base, hdr.ModTime); err != nil {
+			return fmt.Errorf("restore %s: %w", quoteName(rel), err)
+		}
 	case tar.TypeLink:
 		lr, lrel, ok, err := x.target(hdr.Linkname)
 		if err != nil {

@@ -26,6 +26,18 @@ func mkfifo(dir *os.Root, base string, mode fs.FileMode, mtime time.Time) error 
 	return dir.Chtimes(base, mtime, mtime)
 }
 
+// symlinkTimes sets the access and modification times of the symlink
+// base in dir to mtime, not following it (utimensat with
+// AT_SYMLINK_NOFOLLOW, relative to the directory's descriptor).
+func symlinkTimes(dir *os.Root, base string, mtime time.Time) error {
+	d, err := dir.Open(".")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return lutimesat(int(d.Fd()), base, mtime)
+}
+
 // linkAcross makes to (in root toRoot) a hard link to from (in fromRoot):
 // a build-tree file and an output file the build linked to each other.
 // Each side is reached through its own root, and the link is made between

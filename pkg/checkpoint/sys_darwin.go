@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,3 +31,13 @@ func linkat(olddirfd int, oldname string, newdirfd int, newname string) error {
 
 // oNoAtime is 0: darwin has no O_NOATIME.
 const oNoAtime = 0
+
+// lutimesat sets the times of the symlink base in the directory dirfd to
+// mtime, not following it.
+func lutimesat(dirfd int, base string, mtime time.Time) error {
+	ts := unix.NsecToTimespec(mtime.UnixNano())
+	if err := unix.UtimesNanoAt(dirfd, base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &os.PathError{Op: "utimensat", Path: base, Err: err}
+	}
+	return nil
+}

@@ -4,7 +4,10 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // ctime is a file's change time in nanoseconds.
@@ -45,3 +48,13 @@ func linkat(olddirfd int, oldname string, newdirfd int, newname string) error {
 // oNoAtime opens a file without updating its access time, for a file the
 // process owns.
 const oNoAtime = syscall.O_NOATIME
+
+// lutimesat sets the times of the symlink base in the directory dirfd to
+// mtime, not following it.
+func lutimesat(dirfd int, base string, mtime time.Time) error {
+	ts := unix.NsecToTimespec(mtime.UnixNano())
+	if err := unix.UtimesNanoAt(dirfd, base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &os.PathError{Op: "utimensat", Path: base, Err: err}
+	}
+	return nil
+}

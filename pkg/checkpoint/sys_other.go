@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 )
 
 // ctime is a file's change time in nanoseconds.
@@ -25,3 +26,8 @@ func linkat(int, string, int, string) error { return syscall.EXDEV }
 
 // oNoAtime is 0: no O_NOATIME here.
 const oNoAtime = 0
+
+// lutimesat does nothing here: the syscall package has no utimensat
+// outside Linux, and setting the times by path would follow the link.
+// Symlinks keep the time of their creation.
+func lutimesat(int, string, time.Time) error { return nil }

@@ -1,7 +1,7 @@
 // Package shellstate captures, compares and replays the state of a bash
-// build: variables and arrays, functions, shell options and the working
-// directory, as bash itself prints them with `declare -p`, `declare -f`,
-// `shopt -p` and `set +o`.
+// build: variables and arrays, functions, shell options, the umask and
+// the working directory, as bash itself prints them with `declare -p`,
+// `declare -f`, `shopt -p`, `set +o` and `umask -p`.
 //
 // The dumps are parsed with mvdan.cc/sh/v3/syntax, never with regular
 // expressions, and values are decoded the way bash would read them back.

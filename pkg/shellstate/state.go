@@ -86,7 +86,8 @@ type State struct {
 	// prints them.
 	Funcs map[string]string
 	// Options maps an option to the command that sets it as it was, e.g.
-	// "shopt nullglob" → "shopt -s nullglob", "set errexit" → "set -o errexit".
+	// "shopt nullglob" → "shopt -s nullglob", "set errexit" → "set -o errexit",
+	// "umask" → "umask 0022".
 	Options map[string]string
 	// Dir is the working directory.
 	Dir string
@@ -97,7 +98,7 @@ const (
 	VarsFile    = "vars.sh"  // declare -p
 	AssocFile   = "assoc.sh" // associative arrays, as vanillaAssoc lines
 	FuncsFile   = "funcs.sh" // declare -f
-	OptionsFile = "opts.sh"  // shopt -p; set +o
+	OptionsFile = "opts.sh"  // shopt -p; set +o; umask -p
 	DirFile     = "cwd"      // pwd
 )
 
@@ -360,7 +361,7 @@ func ParseFuncs(data []byte, name string) (map[string]string, error) {
 	return funcs, nil
 }
 
-// ParseOptions parses the output of `shopt -p` and `set +o`.
+// ParseOptions parses the output of `shopt -p`, `set +o` and `umask -p`.
 func ParseOptions(data []byte, name string) (map[string]string, error) {
 	f, err := parse(data, name)
 	if err != nil {
@@ -369,6 +370,23 @@ func ParseOptions(data []byte, name string) (map[string]string, error) {
 	opts := map[string]string{}
 	for _, stmt := range f.Stmts {
 		call, ok := stmt.Cmd.(*syntax.CallExpr)
+		if ok && len(call.Args) == 2 {
+			// umask -p: the file-creation mask, which a phase may set
+			// (umask 0027 in preConfigure) for the phases after it.
+			cmd, err := literal(call.Args[0])
+			if err != nil {
+				return nil, err
+			}
+			mask, err := literal(call.Args[1])
+			if err != nil {
+				return nil, err
+			}
+			if cmd != "umask" || !octalMask(mask) {
+				return nil, fmt.Errorf("%s: %s: not an option command", name, stmt.Pos())
+			}
+			opts["umask"] = "umask " + mask
+			continue
+		}
 		if !ok || len(call.Args) != 3 {
 			return nil, fmt.Errorf("%s: %s: not an option command", name, stmt.Pos())
 		}
@@ -456,6 +474,20 @@ func names[T any](m map[string]T) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// octalMask reports whether s is a umask as `umask -p` prints it: one to
+// four octal digits.
+func octalMask(s string) bool {
+	if len(s) == 0 || len(s) > 4 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '7' {
+			return false
+		}
+	}
+	return true
 }
 
 // optionName reports whether s can name a shopt or set -o option: the

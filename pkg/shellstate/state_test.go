@@ -94,11 +94,12 @@ f() { echo "$1" | while read -r x; do :; done; }
 g() { local a=(1 2); echo "${a[@]}"; }
 shopt -s nullglob
 set -o pipefail
+umask 0027
 `)
 	if !strings.Contains(s.Funcs["f"], "while read -r x") || !strings.HasPrefix(s.Funcs["g"], "g() {") {
 		t.Errorf("functions: %q", s.Funcs)
 	}
-	if s.Options["shopt nullglob"] != "shopt -s nullglob" || s.Options["set pipefail"] != "set -o pipefail" {
+	if s.Options["shopt nullglob"] != "shopt -s nullglob" || s.Options["set pipefail"] != "set -o pipefail" || s.Options["umask"] != "umask 0027" {
 		t.Errorf("options: %v", s.Options)
 	}
 }
@@ -156,6 +157,7 @@ unset -f gonefunc
 helper() { echo "changed $out"; }
 defined() { :; }
 shopt -s nullglob
+umask 0027
 mkdir -p sub && cd sub
 `)
 	fresh := dump(t, `
@@ -197,6 +199,7 @@ restore
 		{"out", got.Vars["out"].Value, "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x"},
 		{"helper", got.Funcs["helper"], "helper() {\n\techo \"changed $out\"\n}"},
 		{"nullglob", got.Options["shopt nullglob"], "shopt -s nullglob"},
+		{"umask", got.Options["umask"], "umask 0027"},
 		{"cwd", got.Dir, filepath.Join(fresh.Dir, "sub")},
 	}
 	for _, c := range checks {
@@ -306,6 +309,11 @@ popd >/dev/null; popd >/dev/null; echo "$PWD" >"$STATE/popped"
 func TestParseRefusesCode(t *testing.T) {
 	for _, opts := range []string{"shopt -s 'nullglob; touch x'\n", "set -o '$(touch x)'\n"} {
 		if _, err := ParseOptions([]byte(opts), "opts.sh"); err == nil || !strings.Contains(err.Error(), "not an option name") {
+			t.Errorf("ParseOptions(%q) = %v", opts, err)
+		}
+	}
+	for _, opts := range []string{"umask '0022; touch x'\n", "umask 9\n", "umask 00022\n", "touch 0022\n"} {
+		if _, err := ParseOptions([]byte(opts), "opts.sh"); err == nil || !strings.Contains(err.Error(), "not an option command") {
 			t.Errorf("ParseOptions(%q) = %v", opts, err)
 		}
 	}
