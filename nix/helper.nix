@@ -53,7 +53,7 @@ build {
     ];
   };
   # The hash of `go mod vendor` for go.sum (TestVendorHash keeps it current).
-  vendorHash = "sha256-oP8Ub+xSTlHz1WQfYl3T82kVZrbu/OLZpgx4/uG+0nk=";
+  vendorHash = "sha256-uLaWd/d7Rzz/GRee3J/cC32cTeFgaSLZzxmojqnsVdo=";
   subPackages = [ "cmd/vanilla" ];
   # withVanillaHook leaves the hook's own helper alone.
   __vanillaNoHook = true;

@@ -395,7 +395,7 @@ func digestChanges(mapping *strings.Replacer, a, b Outputs) ([]digest.Change, er
 			if err != nil || bytes.Equal(da, db) {
 				return nil
 			}
-			changes = append(changes, digest.Change{Old: digest.Of(da), New: digest.Of(db)})
+			changes = append(changes, digest.Change{Old: digest.OfAll(da), New: digest.OfAll(db)})
 			return nil
 		})
 		if err != nil {

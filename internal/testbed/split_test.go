@@ -460,6 +460,9 @@ func TestVariants(t *testing.T) {
 		{"pushd in preBuild, popd in postBuild", "make-baked", `{ preBuild = "pushd . >/dev/null"; postBuild = "popd >/dev/null; echo $PWD > where"; postInstall = "cp where $out/share/where"; }`},
 		// The hook's own files are not in the build directory.
 		{"the build directory's listing", "make-baked", `{ preBuild = "ls -A $NIX_BUILD_TOP > listing-build"; postInstall = "ls -A $NIX_BUILD_TOP > $out/share/listing-install; cp listing-build $out/share/"; }`},
+		// Digests of a file naming $out, written by postInstall in the
+		// unwrapped stage and checked by preFixup in the final one.
+		{"b2sum and sha384sum lists", "make-baked", `{ postInstall = "mkdir -p $out/share; echo $out > $out/share/where; (cd $out && b2sum share/where > share/B2SUMS && sha384sum share/where > share/SHA384SUMS)"; preFixup = "(cd $out && b2sum -c share/B2SUMS && sha384sum -c share/SHA384SUMS)"; }`},
 		// Process state a phase sets for the phases after it.
 		{"umask set in preConfigure", "make-baked", `{ preConfigure = "umask 0027"; postInstall = "umask > $out/share/umask; touch late; stat -c %a late > $out/share/late-mode"; }`},
 		// Symlinks keep their times: the source's (a tarball's) and the build's.

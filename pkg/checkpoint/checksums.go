@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -198,7 +199,11 @@ func (x *extractor) digests(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				changes[k] = digest.Change{Old: olds[i], New: digest.Of(data)}
+				sums := digest.Of(data)
+				if x.rare {
+					sums.AddRare(data)
+				}
+				changes[k] = digest.Change{Old: olds[i], New: sums}
 				return nil
 			})
 		}
@@ -214,6 +219,33 @@ func (x *extractor) digests(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("restore: digests of rewritten files still change after %d rounds of replacing them (files that list each other's digests): %s", maxDigestRounds, strings.Join(pending, ", "))
+}
+
+// mayHoldRare reports whether some restored file may hold a rare digest
+// (digest.MayHoldRare): only then are the rare digests of rewritten files
+// computed, which would double the fix-up's hashing.
+func (x *extractor) mayHoldRare(ctx context.Context) (bool, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var found atomic.Bool
+	for _, k := range x.largestFirst() {
+		w := x.written[k]
+		g.Go(func() error {
+			if found.Load() || gctx.Err() != nil {
+				return nil
+			}
+			data, err := x.readRestored(w)
+			if err != nil {
+				return err
+			}
+			if digest.MayHoldRare(data) {
+				found.Store(true)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return found.Load(), err
 }
 
 // findDigests looks in every restored file for the digests f finds, and

@@ -105,6 +105,13 @@ func (x *extractor) skips(f Fixups) bool { return x.opts.Skip&f != 0 }
 // run, in this order.
 func (x *extractor) fixup(ctx context.Context) error {
 	x.old = map[string]digest.Sums{}
+	if x.rw.Len() > 0 && !x.skips(Digests) {
+		rare, err := x.mayHoldRare(ctx)
+		if err != nil {
+			return err
+		}
+		x.rare = rare
+	}
 	if err := x.perFile(ctx); err != nil {
 		return err
 	}
@@ -278,6 +285,9 @@ func (x *extractor) remember(path string, orig []byte) {
 	// core. Only one pass handles a file at a time, so no other call for
 	// path stores in between.
 	sums := digest.Of(orig)
+	if x.rare {
+		sums.AddRare(orig)
+	}
 	x.mu.Lock()
 	x.old[path] = sums
 	x.mu.Unlock()

@@ -121,6 +121,21 @@ EOF`)
 	}
 }
 
+// TestRestoreRareChecksums: b2sum, sha384sum and sha224sum lists of a
+// file that names $out are checked by the tools after a restore.
+func TestRestoreRareChecksums(t *testing.T) {
+	need(t, "b2sum", "sha384sum", "sha224sum")
+	_, out2, res := mustRestore(t, func(t *testing.T, top, out string) {
+		os.MkdirAll(filepath.Join(out, "share"), 0o755)
+		os.WriteFile(filepath.Join(out, "share/config.h"), []byte("#define PREFIX \""+out+"\"\n"), 0o644)
+		sh(t, out, "b2sum share/config.h > B2SUMS; b2sum -l 256 share/config.h > B2SUMS-256; sha384sum share/config.h > SHA384SUMS; sha224sum share/config.h > SHA224SUMS")
+	})
+	sh(t, out2, "b2sum -c B2SUMS && b2sum -c B2SUMS-256 && sha384sum -c SHA384SUMS && sha224sum -c SHA224SUMS")
+	if res.Digests != 4 {
+		t.Errorf("digests replaced in %d files, want 4", res.Digests)
+	}
+}
+
 // TestRestorePyc compiles bytecode as py_compile does in a Nix build
 // (hash-based) and the timestamp kind, restores, and has Python import
 // both with --check-hash-based-pycs always, from a read-only cache: it must

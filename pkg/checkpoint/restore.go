@@ -397,6 +397,9 @@ type extractor struct {
 	// old holds the digests, as the checkpoint held them, of restored
 	// files that the restore changed (guarded by mu).
 	old map[string]digest.Sums
+	// rare says that some restored file may hold a rare digest
+	// (digest.MayHoldRare): old and new digests include them.
+	rare bool
 	// digested lists the files in which digests were replaced.
 	digested map[string]bool
 	// dirRoots caches directories opened as roots, oldest first in dirOrder.

@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/crypto/blake2b"
 )
 
 // Sums are the digests of one content.
@@ -21,6 +24,29 @@ type Sums struct {
 	SHA256 [sha256.Size]byte
 	SHA512 [sha512.Size]byte
 	CRC32  uint32
+	// Rare says that the rare digests below are set ([Sums.AddRare]):
+	// what sha224sum, sha384sum and b2sum (BLAKE2b-512, and -256 with
+	// -l 256) print, and SRI's sha384-. They cost more than the others
+	// together, and few builds write them.
+	Rare       bool
+	SHA224     [sha256.Size224]byte
+	SHA384     [sha512.Size384]byte
+	BLAKE2b256 [blake2b.Size256]byte
+	BLAKE2b512 [blake2b.Size]byte
+}
+
+// AddRare computes the rare digests of data into s.
+func (s *Sums) AddRare(data []byte) {
+	s.SHA224, s.SHA384 = sha256.Sum224(data), sha512.Sum384(data)
+	s.BLAKE2b256, s.BLAKE2b512 = blake2b.Sum256(data), blake2b.Sum512(data)
+	s.Rare = true
+}
+
+// OfAll returns every digest of data, the rare ones included.
+func OfAll(data []byte) Sums {
+	s := Of(data)
+	s.AddRare(data)
+	return s
 }
 
 // Of returns the digests of data. For large data it computes MD5 and
@@ -46,13 +72,18 @@ func Of(data []byte) Sums {
 const parallelOf = 1 << 20
 
 // encodings returns each digest in each text form, in a fixed order, so
-// that two Sums give parallel lists.
+// that two Sums give parallel lists (the rare ones last: a list without
+// them is the other's beginning).
 func (s Sums) encodings() []string {
 	var crc [4]byte
 	binary.BigEndian.PutUint32(crc[:], s.CRC32)
 	c := hex.EncodeToString(crc[:])
 	out := []string{c, strings.ToUpper(c)}
-	for _, d := range [][]byte{s.MD5[:], s.SHA1[:], s.SHA256[:], s.SHA512[:]} {
+	ds := [][]byte{s.MD5[:], s.SHA1[:], s.SHA256[:], s.SHA512[:]}
+	if s.Rare {
+		ds = append(ds, s.SHA224[:], s.SHA384[:], s.BLAKE2b256[:], s.BLAKE2b512[:])
+	}
+	for _, d := range ds {
 		h := hex.EncodeToString(d)
 		out = append(out, h, strings.ToUpper(h),
 			base64.StdEncoding.EncodeToString(d), base64.RawStdEncoding.EncodeToString(d),
@@ -149,6 +180,8 @@ func New(changes []Change) *Replacer {
 	bad := map[string]bool{}
 	for _, c := range changes {
 		olds, news := c.Old.encodings(), c.New.encodings()
+		n := min(len(olds), len(news)) // one side without the rare digests
+		olds, news = olds[:n], news[:n]
 		for i, o := range olds {
 			if o == news[i] {
 				continue
@@ -287,10 +320,63 @@ func sameBase64(std, url string) bool {
 // say urlsafe-base64-nopad). Elsewhere (SRI's "sha256-") standard base64
 // is taken.
 func urlContext(before []byte) bool {
-	for _, p := range []string{"md5=", "sha1=", "sha224=", "sha256=", "sha384=", "sha512="} {
+	for _, p := range []string{"md5=", "sha1=", "sha224=", "sha256=", "sha384=", "sha512=", "blake2b=", "blake2b_256="} {
 		if strings.HasSuffix(string(before), p) {
 			return true
 		}
 	}
 	return false
 }
+
+// MayHoldRare reports whether b may hold a rare digest ([Sums.Rare]) of
+// some content: a text (no NUL in its first 8 KiB) with a run of hex
+// digits as long as one of them (56, 64, 96 or 128), alone between
+// characters that are not letters or digits, or with one of the prefixes
+// that name them in SRI and RECORD files. A caller computes the rare
+// digests only when some file may hold one. A SHA256SUMS file counts
+// (its digests have the length of BLAKE2b-256).
+func MayHoldRare(b []byte) bool {
+	if bytes.IndexByte(b[:min(len(b), 8192)], 0) >= 0 {
+		return false
+	}
+	for _, p := range []string{"sha224", "sha384", "blake2b"} {
+		if bytes.Contains(b, []byte(p)) {
+			return true
+		}
+	}
+	// Runs shorter than the shortest length are skipped without looking
+	// at each byte: b[i-1] is never a hex digit, so a run of 56 or more
+	// starting in b[i:i+56] holds b[i+55].
+	const shortest = 56
+	for i := 0; i+shortest <= len(b); {
+		if !isHex(b[i+shortest-1]) {
+			i += shortest
+			continue
+		}
+		start, end := i+shortest-1, i+shortest
+		for start > i && isHex(b[start-1]) {
+			start--
+		}
+		for end < len(b) && isHex(b[end]) {
+			end++
+		}
+		if n := end - start; (n == 56 || n == 64 || n == 96 || n == 128) && (start == 0 || !isAlnum(b[start-1])) && (end == len(b) || !isAlnum(b[end])) {
+			return true
+		}
+		i = end + 1
+	}
+	return false
+}
+
+func isHex(c byte) bool { return hexDigit[c] }
+
+func isAlnum(c byte) bool { return alnum[c] }
+
+var hexDigit, alnum = func() (h, a [256]bool) {
+	for c := range 256 {
+		b := byte(c)
+		h[c] = b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+		a[c] = b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+	}
+	return
+}()

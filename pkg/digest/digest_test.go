@@ -43,8 +43,9 @@ func TestReplacer(t *testing.T) {
 // TestSha256sumCheck writes a SHA256SUMS with the real sha256sum, changes
 // the file it covers, replaces the digest and lets sha256sum -c judge.
 func TestSha256sumCheck(t *testing.T) {
-	for _, tool := range []string{"sha256sum", "md5sum", "sha1sum", "sha512sum"} {
-		t.Run(tool, func(t *testing.T) {
+	for _, args := range [][]string{{"sha256sum"}, {"md5sum"}, {"sha1sum"}, {"sha512sum"}, {"sha224sum"}, {"sha384sum"}, {"b2sum"}, {"b2sum", "-l", "256"}} {
+		tool := args[0]
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if _, err := exec.LookPath(tool); err != nil {
 				t.Skipf("%s is not installed", tool)
 			}
@@ -54,7 +55,7 @@ func TestSha256sumCheck(t *testing.T) {
 			if err := os.WriteFile(f, oldData, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			sum := exec.Command(tool, "config.h")
+			sum := exec.Command(tool, append(args[1:], "config.h")...)
 			sum.Dir = dir
 			sums, err := sum.Output()
 			if err != nil {
@@ -64,8 +65,11 @@ func TestSha256sumCheck(t *testing.T) {
 			if err := os.WriteFile(f, newData, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if n := New([]Change{{Of(oldData), Of(newData)}}).Bytes(sums); n != 1 {
+			if n := New([]Change{{OfAll(oldData), OfAll(newData)}}).Bytes(sums); n != 1 {
 				t.Fatalf("replaced %d digests, want 1", n)
+			}
+			if rare := tool == "sha224sum" || tool == "sha384sum" || tool == "b2sum"; rare && !MayHoldRare(sums) {
+				t.Errorf("MayHoldRare(%q) = false: the rare digests would not be computed", sums)
 			}
 			if err := os.WriteFile(filepath.Join(dir, "SUMS"), sums, 0o644); err != nil {
 				t.Fatal(err)
@@ -76,6 +80,70 @@ func TestSha256sumCheck(t *testing.T) {
 				t.Fatalf("%s -c: %v\n%s", tool, err, out)
 			}
 		})
+	}
+}
+
+// TestRare: the rare digests are replaced only when both sides have them,
+// and MayHoldRare tells the texts that may hold one.
+func TestRare(t *testing.T) {
+	oldData, newData := []byte("prefix=/nix/store/aaaa\n"), []byte("prefix=/nix/store/bbbb\n")
+	o, n := OfAll(oldData), OfAll(newData)
+	line := func(s Sums) []byte { return []byte(hex.EncodeToString(s.BLAKE2b512[:]) + "  x\n") }
+	b := line(o)
+	if got := New([]Change{{Of(oldData), Of(newData)}}).Bytes(b); got != 0 {
+		t.Errorf("without the rare digests %d replaced", got)
+	}
+	if got := New([]Change{{o, Of(newData)}}).Bytes(b); got != 0 {
+		t.Errorf("with one side's rare digests %d replaced", got)
+	}
+	if New([]Change{{o, n}}).Bytes(b); !bytes.Equal(b, line(n)) {
+		t.Errorf("b2sum line %q, want %q", b, line(n))
+	}
+	sri := []byte(`integrity="sha384-` + base64.StdEncoding.EncodeToString(o.SHA384[:]) + `"`)
+	if New([]Change{{o, n}}).Bytes(sri); !bytes.Contains(sri, []byte(base64.StdEncoding.EncodeToString(n.SHA384[:]))) {
+		t.Errorf("SRI sha384 not replaced: %s", sri)
+	}
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{hex.EncodeToString(o.SHA224[:]) + "  x\n", true},
+		{strings.Repeat("a", 96) + "\n", true},
+		{"sha384-abc", true},
+		{"x" + strings.Repeat("a", 64) + "\n", false}, // part of a longer word
+		{strings.Repeat("a", 63) + "\n", false},
+		{"\x00" + strings.Repeat("a", 64) + "\n", false}, // not a text
+		{"no digest here\n", false},
+	} {
+		if got := MayHoldRare([]byte(c.in)); got != c.want {
+			t.Errorf("MayHoldRare(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestUnknownChecksumKept shows a limit (docs/design.md): a cksum line
+// (POSIX CRC, decimal) and a BLAKE2b-160 line are not digests this
+// package knows, and keep their old values.
+func TestUnknownChecksumKept(t *testing.T) {
+	for _, args := range [][]string{{"cksum"}, {"b2sum", "-l", "160"}} {
+		if _, err := exec.LookPath(args[0]); err != nil {
+			t.Skipf("%s is not installed", args[0])
+		}
+		dir := t.TempDir()
+		oldData := []byte("#define PREFIX \"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-x\"\n")
+		if err := os.WriteFile(filepath.Join(dir, "config.h"), oldData, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(args[0], append(args[1:], "config.h")...)
+		cmd.Dir = dir
+		line, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		newData := bytes.ReplaceAll(oldData, []byte("0123456789abcdfghijklmnpqrsvwxyz"), []byte("zyxwvsrqpnmlkjihgfdcba9876543210"))
+		if n := New([]Change{{OfAll(oldData), OfAll(newData)}}).Bytes(line); n != 0 {
+			t.Errorf("%s: %d digests replaced in %q; the limit is gone, update docs/design.md", args[0], n, line)
+		}
 	}
 }
 
@@ -243,6 +311,42 @@ func TestOfLarge(t *testing.T) {
 		}
 		if crc := crc32.ChecksumIEEE(data); crc != s.CRC32 {
 			t.Errorf("%d bytes: CRC32 %08x, Of %08x", n, crc, s.CRC32)
+		}
+	}
+}
+
+// TestMayHoldRareSkips checks MayHoldRare's skipping scan against a plain
+// one over random texts of hex runs of every length near the digests'.
+func TestMayHoldRareSkips(t *testing.T) {
+	plain := func(b []byte) bool {
+		for i := 0; i < len(b); {
+			if !isHex(b[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(b) && isHex(b[j]) {
+				j++
+			}
+			if n := j - i; (n == 56 || n == 64 || n == 96 || n == 128) && (i == 0 || !isAlnum(b[i-1])) && (j == len(b) || !isAlnum(b[j])) {
+				return true
+			}
+			i = j
+		}
+		return false
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var b []byte
+		for range rng.IntN(6) {
+			b = append(b, " \n=xg-"[rng.IntN(6)])
+			b = append(b, bytes.Repeat([]byte{"0123456789abcdefABCDEF"[rng.IntN(22)]}, 50+rng.IntN(80))...)
+		}
+		if rng.IntN(2) == 0 {
+			b = append(b, ' ')
+		}
+		if got, want := MayHoldRare(b), plain(b); got != want {
+			t.Fatalf("MayHoldRare(%q) = %v, want %v", b, got, want)
 		}
 	}
 }

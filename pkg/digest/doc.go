@@ -12,7 +12,10 @@
 // ones are written somewhere.
 //
 // The algorithms are MD5, SHA-1, SHA-256, SHA-512 and CRC-32 (IEEE, as
-// zlib, gzip, zip and .gnu_debuglink use it). The encodings are hex in
+// zlib, gzip, zip and .gnu_debuglink use it), and the rare ones a caller
+// asks for ([Sums.AddRare], when [MayHoldRare] says a file may hold one):
+// SHA-224, SHA-384, BLAKE2b-256 and BLAKE2b-512 (golang.org/x/crypto/blake2b).
+// The encodings are hex in
 // lower and upper case and base64 in the standard and the URL-safe
 // alphabet, padded or not (RECORD files use URL-safe base64 without
 // padding); CRC-32 only as eight hex digits.
@@ -25,6 +28,9 @@
 //     raw digests at known places need their own fix-up.
 //   - A digest of only part of a file (a chunk list, a Merkle tree) or of
 //     several files together (a directory hash) is not recognised.
+//   - cksum's POSIX CRC (decimal), sum, BLAKE2s and other lengths of
+//     BLAKE2b are not computed: such a list keeps the old values
+//     (TestUnknownChecksumKept).
 //   - CRC-32 in hex is eight characters: a string that happens to equal
 //     an old CRC is replaced too (one chance in 2³² for each place).
 package digest
