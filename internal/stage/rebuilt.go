@@ -187,7 +187,7 @@ func reportRebuilt(opts SaveOptions) error {
 	if opts.Log == nil {
 		return nil
 	}
-	why := "the build tool saw them as out of date after the restore"
+	why := "the build tool saw them as out of date after the restore, or the package's own commands there (installPhase, postInstall) changed them"
 	if tool != nil {
 		why = tool.name + " keeps digests of values that name the output paths, which the rewrite changed; the result is correct, but this work was not resumed"
 	}
