@@ -463,6 +463,9 @@ func TestVariants(t *testing.T) {
 		// Digests of a file naming $out, written by postInstall in the
 		// unwrapped stage and checked by preFixup in the final one.
 		{"b2sum and sha384sum lists", "make-baked", `{ postInstall = "mkdir -p $out/share; echo $out > $out/share/where; (cd $out && b2sum share/where > share/B2SUMS && sha384sum share/where > share/SHA384SUMS)"; preFixup = "(cd $out && b2sum -c share/B2SUMS && sha384sum -c share/SHA384SUMS)"; }`},
+		// A function exported in an early phase, for the bash processes
+		// a later one starts.
+		{"export -f in preBuild", "make-baked", `{ preBuild = "greetOne() { echo \"$1\" > \"$out/share/$1\"; }; export -f greetOne"; postInstall = "mkdir -p $out/share; printf '%s\n' a b | xargs -n1 bash -c 'greetOne \"$0\"'"; }`},
 		// Process state a phase sets for the phases after it.
 		{"umask set in preConfigure", "make-baked", `{ preConfigure = "umask 0027"; postInstall = "umask > $out/share/umask; touch late; stat -c %a late > $out/share/late-mode"; }`},
 		// Symlinks keep their times: the source's (a tarball's) and the build's.

@@ -345,6 +345,18 @@ func ParseFuncs(data []byte, name string) (map[string]string, error) {
 	}
 	funcs := map[string]string{}
 	for _, stmt := range f.Stmts {
+		if fname, export, ok := funcFlags(stmt); ok {
+			// `declare -fx f` after f's definition: `export -f f` in a
+			// phase, for the bash processes it starts (xargs, parallel).
+			// -r (readonly -f) is dropped, as for variables, and -t
+			// (declare -ft, for DEBUG traps) too.
+			if def, defined := funcs[fname]; defined && export {
+				funcs[fname] = def + "\ndeclare -fx " + fname
+			} else if !defined {
+				return nil, fmt.Errorf("%s: %s: flags of %s, which is not defined", name, stmt.Pos(), fname)
+			}
+			continue
+		}
 		fn, ok := stmt.Cmd.(*syntax.FuncDecl)
 		if !ok || fn.Name == nil || stmt.Negated || stmt.Background || stmt.Coprocess || len(stmt.Redirs) > 0 || !validName(fn.Name.Value) {
 			return nil, fmt.Errorf("%s: %s: not a function definition", name, stmt.Pos())
@@ -359,6 +371,25 @@ func ParseFuncs(data []byte, name string) (map[string]string, error) {
 		funcs[fn.Name.Value] = b.String()
 	}
 	return funcs, nil
+}
+
+// funcFlags reports whether stmt is `declare -fFLAGS NAME` as `declare -f`
+// prints it after an exported, readonly or traced function (FLAGS of x, r
+// and t), and whether the function is exported.
+func funcFlags(stmt *syntax.Stmt) (name string, export, ok bool) {
+	d, isDecl := stmt.Cmd.(*syntax.DeclClause)
+	if !isDecl || d.Variant == nil || d.Variant.Value != "declare" || len(d.Args) != 2 || stmt.Negated || stmt.Background || stmt.Coprocess || len(stmt.Redirs) > 0 {
+		return "", false, false
+	}
+	flag, fn := d.Args[0], d.Args[1]
+	if !flag.Naked || flag.Name != nil || flag.Value == nil || !fn.Naked || fn.Name == nil || fn.Value != nil || fn.Array != nil || fn.Index != nil || !validName(fn.Name.Value) {
+		return "", false, false
+	}
+	flags, err := literal(flag.Value)
+	if err != nil || len(flags) < 3 || !strings.HasPrefix(flags, "-f") || strings.Trim(flags[2:], "xrt") != "" {
+		return "", false, false
+	}
+	return fn.Name.Value, strings.Contains(flags[2:], "x"), true
 }
 
 // ParseOptions parses the output of `shopt -p`, `set +o` and `umask -p`.

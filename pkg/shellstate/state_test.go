@@ -95,7 +95,13 @@ g() { local a=(1 2); echo "${a[@]}"; }
 shopt -s nullglob
 set -o pipefail
 umask 0027
+h() { :; }
+export -f h
+readonly -f g
 `)
+	if !strings.HasSuffix(s.Funcs["h"], "}\ndeclare -fx h") || strings.Contains(s.Funcs["g"], "declare") {
+		t.Errorf("exported h = %q, readonly g = %q", s.Funcs["h"], s.Funcs["g"])
+	}
 	if !strings.Contains(s.Funcs["f"], "while read -r x") || !strings.HasPrefix(s.Funcs["g"], "g() {") {
 		t.Errorf("functions: %q", s.Funcs)
 	}
@@ -158,6 +164,8 @@ helper() { echo "changed $out"; }
 defined() { :; }
 shopt -s nullglob
 umask 0027
+exported() { echo "$out"; }
+export -f exported
 mkdir -p sub && cd sub
 `)
 	fresh := dump(t, `
@@ -200,6 +208,7 @@ restore
 		{"helper", got.Funcs["helper"], "helper() {\n\techo \"changed $out\"\n}"},
 		{"nullglob", got.Options["shopt nullglob"], "shopt -s nullglob"},
 		{"umask", got.Options["umask"], "umask 0027"},
+		{"exported", got.Funcs["exported"], "exported() {\n\techo \"$out\"\n}\ndeclare -fx exported"},
 		{"cwd", got.Dir, filepath.Join(fresh.Dir, "sub")},
 	}
 	for _, c := range checks {
@@ -317,7 +326,7 @@ func TestParseRefusesCode(t *testing.T) {
 			t.Errorf("ParseOptions(%q) = %v", opts, err)
 		}
 	}
-	for _, funcs := range []string{"f() { :; } &\n", "touch x\n", "'f;x'() { :; }\n"} {
+	for _, funcs := range []string{"f() { :; } &\n", "touch x\n", "'f;x'() { :; }\n", "declare -fx f\n", "f() { :; }\ndeclare -fxq f\n", "f() { :; }\ndeclare -fx 'f;x'\n", "f() { :; }\ndeclare -fx f=1\n"} {
 		if _, err := ParseFuncs([]byte(funcs), "funcs.sh"); err == nil {
 			t.Errorf("ParseFuncs(%q) accepted it", funcs)
 		}
