@@ -244,6 +244,21 @@ func elemValues(v *Var) []string {
 	return vals
 }
 
+// TestTrapsNotReplayed shows a limit (docs/design.md): a trap or a
+// resource limit an early phase sets is not part of the state, so the
+// replay script does not set it again.
+func TestTrapsNotReplayed(t *testing.T) {
+	before := dump(t, "")
+	after := dump(t, "trap 'echo cleanup' USR1\nulimit -n 512\n")
+	m, err := Merge(before, after, before, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Script, "trap") || strings.Contains(m.Script, "ulimit") {
+		t.Errorf("the replay sets a trap or limit now; update docs/design.md's Limits:\n%s", m.Script)
+	}
+}
+
 func TestMergeLateAttribute(t *testing.T) {
 	before := dump(t, `keep=1`)
 	after := dump(t, `keep=1
