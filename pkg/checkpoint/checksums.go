@@ -230,6 +230,9 @@ func (x *extractor) mayHoldRare(ctx context.Context) (bool, error) {
 	var found atomic.Bool
 	for _, k := range x.largestFirst() {
 		w := x.written[k]
+		if mayCompress(w.magic) {
+			continue // ELF, ar, compressed: not a text, not read again
+		}
 		g.Go(func() error {
 			if found.Load() || gctx.Err() != nil {
 				return nil
