@@ -172,7 +172,24 @@ func Save(opts SaveOptions) (*checkpoint.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.TakeOutputs {
+	take := opts.TakeOutputs
+	if opts.Stage == Unwrapped && !take {
+		// The outputs as installed are the stage's own, unless Nix would
+		// refuse them: outputs that refer to each other in a cycle, which
+		// the plain build's fixupPhase breaks. The checkpoint holds them
+		// either way; the final stage restores them from there.
+		cycle, err := outputCycle(opts.Outputs)
+		if err != nil {
+			return nil, fmt.Errorf("save: looking for references between the outputs: %w", err)
+		}
+		if cycle != nil {
+			take = true
+			if opts.Log != nil {
+				fmt.Fprintf(opts.Log, "vanilla: the installed outputs refer to each other in a cycle, which Nix refuses before fixupPhase moves files: %s; the unwrapped stage's outputs are left empty (its checkpoint holds them, and the final stage restores them)\n", describe(cycle))
+			}
+		}
+	}
+	if take {
 		for _, p := range opts.Outputs {
 			if err := os.RemoveAll(p); err != nil {
 				return nil, err

@@ -463,6 +463,9 @@ func TestVariants(t *testing.T) {
 		// Digests of a file naming $out, written by postInstall in the
 		// unwrapped stage and checked by preFixup in the final one.
 		{"b2sum and sha384sum lists", "make-baked", `{ postInstall = "mkdir -p $out/share; echo $out > $out/share/where; (cd $out && b2sum share/where > share/B2SUMS && sha384sum share/where > share/SHA384SUMS)"; preFixup = "(cd $out && b2sum -c share/B2SUMS && sha384sum -c share/SHA384SUMS)"; }`},
+		// Installed outputs that refer to each other in a cycle, which
+		// the plain build's fixupPhase breaks (lib/pkgconfig moves to dev).
+		{"outputs in a cycle until fixupPhase", "multi-output", `{ postInstall = "mkdir -p $out/lib/pkgconfig $dev/share/cyc; echo includedir=$dev/include > $out/lib/pkgconfig/cyc.pc; echo prefix=$out > $dev/share/cyc/prefix"; }`},
 		// A function exported in an early phase, for the bash processes
 		// a later one starts.
 		{"export -f in preBuild", "make-baked", `{ preBuild = "greetOne() { echo \"$1\" > \"$out/share/$1\"; }; export -f greetOne"; postInstall = "mkdir -p $out/share; printf '%s\n' a b | xargs -n1 bash -c 'greetOne \"$0\"'"; }`},

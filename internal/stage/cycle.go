@@ -1,0 +1,145 @@
+package stage
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/nix-vanilla/nix-vanilla/pkg/storepath"
+)
+
+// A reference is an output whose files name another output's store path,
+// as Nix's reference scan sees it: the other's hash in a regular file's
+// bytes or in a symlink's target.
+type reference struct {
+	from, to string // output names
+	file     string // the first file found, relative to the output
+}
+
+// outputCycle returns the references of a cycle between outputs, if the
+// outputs (names to paths) have one, or nil. Nix refuses to register a
+// derivation whose outputs refer to each other in a cycle; a plain build
+// often breaks one in fixupPhase (moveToOutput of lib/pkgconfig or
+// lib/cmake into dev), which the unwrapped stage runs before.
+func outputCycle(outputs map[string]string) ([]reference, error) {
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range outputs {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	if len(names) < 2 {
+		return nil, nil
+	}
+	hashes := map[string][]byte{}
+	for _, n := range names {
+		b := filepath.Base(outputs[n])
+		if len(b) < storepath.HashLen || !storepath.IsHash(b[:storepath.HashLen]) {
+			return nil, nil // not store paths: nothing Nix would check
+		}
+		hashes[n] = []byte(b[:storepath.HashLen])
+	}
+	edges := map[string]map[string]string{} // from -> to -> file
+	for _, from := range names {
+		found, err := referencedBy(outputs[from], from, names, hashes)
+		if err != nil {
+			return nil, err
+		}
+		edges[from] = found
+	}
+	// Depth-first from each output, in name order: the first cycle found.
+	for _, start := range names {
+		path := []string{start}
+		var walk func(n string) []string
+		seen := map[string]bool{}
+		walk = func(n string) []string {
+			for _, to := range slices.Sorted(func(yield func(string) bool) {
+				for t := range edges[n] {
+					if !yield(t) {
+						return
+					}
+				}
+			}) {
+				if to == start {
+					return append(slices.Clone(path), start)
+				}
+				if seen[to] {
+					continue
+				}
+				seen[to] = true
+				path = append(path, to)
+				if c := walk(to); c != nil {
+					return c
+				}
+				path = path[:len(path)-1]
+			}
+			return nil
+		}
+		if c := walk(start); c != nil {
+			refs := make([]reference, 0, len(c)-1)
+			for i := 0; i+1 < len(c); i++ {
+				refs = append(refs, reference{from: c[i], to: c[i+1], file: edges[c[i]][c[i+1]]})
+			}
+			return refs, nil
+		}
+	}
+	return nil, nil
+}
+
+// referencedBy returns, for each other output whose hash a file under root
+// holds, the first such file (relative to root).
+func referencedBy(root, self string, names []string, hashes map[string][]byte) (map[string]string, error) {
+	found := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && p == root {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		var data []byte
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			t, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			data = []byte(t)
+		case d.Type().IsRegular():
+			if data, err = os.ReadFile(p); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+		for _, n := range names {
+			if n == self || found[n] != "" {
+				continue
+			}
+			if bytes.Contains(data, hashes[n]) {
+				rel, _ := filepath.Rel(root, p)
+				found[n] = rel
+			}
+		}
+		if len(found) == len(names)-1 {
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found, err
+}
+
+// describe words a cycle for the log: "out → dev (lib/pkgconfig/x.pc),
+// dev → out (lib/cmake/x.cmake)".
+func describe(refs []reference) string {
+	parts := make([]string, len(refs))
+	for i, r := range refs {
+		parts[i] = fmt.Sprintf("%s → %s (%s)", r.from, r.to, r.file)
+	}
+	return strings.Join(parts, ", ")
+}
