@@ -469,6 +469,7 @@ func TestVariants(t *testing.T) {
 		// A function exported in an early phase, for the bash processes
 		// a later one starts.
 		{"export -f in preBuild", "make-baked", `{ preBuild = "greetOne() { echo \"$1\" > \"$out/share/$1\"; }; export -f greetOne"; postInstall = "mkdir -p $out/share; printf '%s\n' a b | xargs -n1 bash -c 'greetOne \"$0\"'"; }`},
+		{"readonly variable from preConfigure", "make-baked", `{ preConfigure = "declare -gr GREET_RO=early"; postInstall = "mkdir -p $out/share; declare -p GREET_RO > $out/share/ro"; }`},
 		// Process state a phase sets for the phases after it.
 		{"umask set in preConfigure", "make-baked", `{ preConfigure = "umask 0027"; postInstall = "umask > $out/share/umask; touch late; stat -c %a late > $out/share/late-mode"; }`},
 		// Symlinks keep their times: the source's (a tarball's) and the build's.

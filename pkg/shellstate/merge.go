@@ -69,6 +69,7 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 			m.Unset = append(m.Unset, name)
 		}
 	}
+	var readonly []string
 	for _, name := range names(after.Vars) {
 		a := after.Vars[name]
 		if owned(name) || a.Equal(before.Vars[name]) {
@@ -105,6 +106,14 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 		}
 		b.WriteString(decl + "\n")
 		m.Vars = append(m.Vars, name)
+		if strings.ContainsRune(a.Flags, 'r') {
+			readonly = append(readonly, name)
+		}
+	}
+	// Declare leaves -r out, so that the script can set every value; a
+	// variable the early phases made readonly becomes so once all are set.
+	for _, name := range readonly {
+		fmt.Fprintf(&b, "readonly -- %s\n", name)
 	}
 
 	for _, name := range names(before.Funcs) {

@@ -164,6 +164,7 @@ helper() { echo "changed $out"; }
 defined() { :; }
 shopt -s nullglob
 umask 0027
+declare -r frozen=early
 exported() { echo "$out"; }
 export -f exported
 mkdir -p sub && cd sub
@@ -208,6 +209,7 @@ restore
 		{"helper", got.Funcs["helper"], "helper() {\n\techo \"changed $out\"\n}"},
 		{"nullglob", got.Options["shopt nullglob"], "shopt -s nullglob"},
 		{"umask", got.Options["umask"], "umask 0027"},
+		{"frozen", got.Vars["frozen"].Value + " " + got.Vars["frozen"].Flags, "early r"},
 		{"exported", got.Funcs["exported"], "exported() {\n\techo \"$out\"\n}\ndeclare -fx exported"},
 		{"cwd", got.Dir, filepath.Join(fresh.Dir, "sub")},
 	}
