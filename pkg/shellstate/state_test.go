@@ -261,6 +261,25 @@ func TestTrapsNotReplayed(t *testing.T) {
 	}
 }
 
+// TestWholesaleRewriteNotReplayed shows a limit (docs/design.md): an
+// early phase that rewrites PATH wholesale (sorting it) is replayed as what
+// it did to the early stage's value. When that value was sorted already,
+// nothing is replayed, and the later stage keeps its own order, a late
+// input's directory first, where the plain build would have sorted it in.
+func TestWholesaleRewriteNotReplayed(t *testing.T) {
+	sortPath := "PATH=$(printf '%s' \"$PATH\" | tr ':' '\\n' | sort -u | paste -sd: -)\n"
+	before := dump(t, "PATH=/bin:/usr/bin\n")
+	after := dump(t, "PATH=/bin:/usr/bin\n"+sortPath)
+	fresh := dump(t, "PATH=/late/bin:/bin:/usr/bin\n")
+	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Script, "PATH") {
+		t.Errorf("the replay sets PATH now; update docs/design.md's Limits:\n%s", m.Script)
+	}
+}
+
 func TestMergeLateAttribute(t *testing.T) {
 	before := dump(t, `keep=1`)
 	after := dump(t, `keep=1
