@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,13 +27,7 @@ type reference struct {
 // often breaks one in fixupPhase (moveToOutput of lib/pkgconfig or
 // lib/cmake into dev), which the unwrapped stage runs before.
 func outputCycle(outputs map[string]string) ([]reference, error) {
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range outputs {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(outputs))
 	if len(names) < 2 {
 		return nil, nil
 	}
@@ -58,13 +53,7 @@ func outputCycle(outputs map[string]string) ([]reference, error) {
 		var walk func(n string) []string
 		seen := map[string]bool{}
 		walk = func(n string) []string {
-			for _, to := range slices.Sorted(func(yield func(string) bool) {
-				for t := range edges[n] {
-					if !yield(t) {
-						return
-					}
-				}
-			}) {
+			for _, to := range slices.Sorted(maps.Keys(edges[n])) {
 				if to == start {
 					return append(slices.Clone(path), start)
 				}
