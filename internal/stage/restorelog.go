@@ -66,6 +66,9 @@ func (r *RestoreResult) WriteLog(w io.Writer) {
 		}
 		fmt.Fprintf(w, "vanilla: warning: %s was changed both by the checkpointed phases and by this stage; using the value of the %s\n", c.Name, winner)
 	}
+	for _, name := range m.Reordered {
+		fmt.Fprintf(w, "vanilla: warning: the checkpointed phases rewrote %s (not only added to it) and this stage added directories to it: using their value with this stage's new directories first\n", name)
+	}
 	for _, name := range m.Skipped {
 		fmt.Fprintf(w, "vanilla: warning: %s is readonly here; not restored\n", name)
 	}

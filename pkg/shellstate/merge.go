@@ -37,6 +37,11 @@ type Merged struct {
 	// Conflicts name variables that both the early phases and the later
 	// stage's setup changed, where the early phases' value won.
 	Conflicts []string
+	// Reordered names search paths (PATH) that both sides changed, the
+	// early phases by more than adding text around the old value: the
+	// early value is kept, with the directories only this stage's value
+	// has in front (see [Merge]).
+	Reordered []string
 	// Skipped names readonly variables the script cannot change.
 	Skipped []string
 }
@@ -93,6 +98,14 @@ func Merge(before, after, fresh *State, opts MergeOptions) (*Merged, error) {
 			// phases only added text around the old one.
 			if merged, ok := splice(bv, a, f, rewrite); ok {
 				v = merged
+			} else if merged, ok := spliceList(rewriteVar(bv, rewrite), v, f); ok {
+				// A search path the early phases rewrote wholesale (sort
+				// -u of PATH): their value, with the directories this
+				// stage's setup added (late inputs) first, as setup.sh
+				// puts them. Where the plain build's rewrite would have
+				// put them is not known.
+				v = merged
+				m.Reordered = append(m.Reordered, name)
 			} else {
 				m.Conflicts = append(m.Conflicts, name)
 			}
@@ -215,6 +228,42 @@ func splice(before, after, fresh *Var, rewrite func(string) string) (*Var, bool)
 		return &v, true
 	}
 	return nil, false
+}
+
+// spliceList merges a colon-separated search path that the early phases
+// changed from before to after (already rewritten) and the later stage's
+// setup from before to fresh, when fresh only added directories to
+// before: the added directories first, then after's, without repeating
+// any. It reports false for other variables and other changes.
+func spliceList(before, after, fresh *Var) (*Var, bool) {
+	if before == nil || before.Kind != Scalar || after.Kind != Scalar || fresh.Kind != Scalar ||
+		!strings.Contains(before.Value+after.Value+fresh.Value, ":") {
+		return nil, false
+	}
+	had := map[string]bool{}
+	for _, d := range strings.Split(before.Value, ":") {
+		had[d] = true
+	}
+	var added []string
+	for _, d := range strings.Split(fresh.Value, ":") {
+		if !had[d] {
+			added = append(added, d)
+		}
+	}
+	if len(added) == 0 {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	var dirs []string
+	for _, d := range append(added, strings.Split(after.Value, ":")...) {
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	v := *after
+	v.Value = strings.Join(dirs, ":")
+	return &v, true
 }
 
 func rewriteVar(v *Var, rewrite func(string) string) *Var {

@@ -280,6 +280,28 @@ func TestWholesaleRewriteNotReplayed(t *testing.T) {
 	}
 }
 
+// TestWholesaleRewriteKeepsLateDirs: an early phase sorted PATH, which
+// changed it, and the later stage's setup added a late input's directory:
+// the replay keeps the early order with the new directory first, where it
+// used to drop it (a late tool then was not found).
+func TestWholesaleRewriteKeepsLateDirs(t *testing.T) {
+	sortPath := "PATH=$(printf '%s' \"$PATH\" | tr ':' '\\n' | sort -u | paste -sd: -)\n"
+	before := dump(t, "PATH=/usr/bin:/bin\n")
+	after := dump(t, "PATH=/usr/bin:/bin\n"+sortPath)
+	fresh := dump(t, "PATH=/late/bin:/usr/bin:/bin\n")
+	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, "PATH=/late/bin:/usr/bin:/bin\nrestore() {\n"+m.Script+"\n}\nrestore\n")
+	if p := got.Vars["PATH"].Value; p != "/late/bin:/bin:/usr/bin" {
+		t.Errorf("PATH = %q, want /late/bin:/bin:/usr/bin", p)
+	}
+	if !slices.Equal(m.Reordered, []string{"PATH"}) || len(m.Conflicts) != 0 {
+		t.Errorf("Reordered %q, Conflicts %q; want [PATH] and none", m.Reordered, m.Conflicts)
+	}
+}
+
 func TestMergeLateAttribute(t *testing.T) {
 	before := dump(t, `keep=1`)
 	after := dump(t, `keep=1
