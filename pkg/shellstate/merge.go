@@ -231,10 +231,10 @@ func splice(before, after, fresh *Var, rewrite func(string) string) (*Var, bool)
 }
 
 // spliceList merges a colon-separated search path that the early phases
-// changed from before to after (already rewritten) and the later stage's
-// setup from before to fresh, when fresh only added directories to
-// before: the added directories first, then after's, without repeating
-// any. It reports false for other variables and other changes.
+// changed from before to after (both rewritten) keeping each of before's
+// directories, and the later stage's setup from before to fresh: the
+// directories fresh added first, then after's, without repeating any. It
+// reports false for other variables and other changes.
 func spliceList(before, after, fresh *Var) (*Var, bool) {
 	if before == nil || before.Kind != Scalar || after.Kind != Scalar || fresh.Kind != Scalar ||
 		!strings.Contains(before.Value+after.Value+fresh.Value, ":") {
@@ -243,6 +243,18 @@ func spliceList(before, after, fresh *Var) (*Var, bool) {
 	had := map[string]bool{}
 	for _, d := range strings.Split(before.Value, ":") {
 		had[d] = true
+	}
+	// Only a rewrite that kept every directory (reordered, deduplicated,
+	// added to) is taken as one of the old value: PATH=/only/this left
+	// the later stage's directories out in the plain build too.
+	kept := map[string]bool{}
+	for _, d := range strings.Split(after.Value, ":") {
+		kept[d] = true
+	}
+	for d := range had {
+		if !kept[d] {
+			return nil, false
+		}
 	}
 	var added []string
 	for _, d := range strings.Split(fresh.Value, ":") {

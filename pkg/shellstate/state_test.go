@@ -302,6 +302,22 @@ func TestWholesaleRewriteKeepsLateDirs(t *testing.T) {
 	}
 }
 
+// TestWholesaleReplacementWins: an early phase that set PATH to a new
+// value, dropping the old directories, left the later stage's out in the
+// plain build too: its value wins, with the conflict warning.
+func TestWholesaleReplacementWins(t *testing.T) {
+	before := dump(t, "PATH=/usr/bin:/bin\n")
+	after := dump(t, "PATH=/usr/bin:/bin\nPATH=/usr/bin:/opt/x\n")
+	fresh := dump(t, "PATH=/late/bin:/usr/bin:/bin\n")
+	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Conflicts, []string{"PATH"}) || len(m.Reordered) != 0 || !strings.Contains(m.Script, "PATH=/usr/bin:/opt/x") {
+		t.Errorf("Conflicts %q, Reordered %q, script:\n%s", m.Conflicts, m.Reordered, m.Script)
+	}
+}
+
 func TestMergeLateAttribute(t *testing.T) {
 	before := dump(t, `keep=1`)
 	after := dump(t, `keep=1
