@@ -283,6 +283,7 @@ _vanillaMakeOutputs() {
 # Runs before the stage's first phase: restores the previous stage.
 _vanillaBegin() {
     _vanillaSplitPoints
+    _vanillaTrapsAtStart=$(trap -p)
     _vanillaDumpState "$_vanillaWork/fresh"
     case "$vanillaStage" in
         vanilla)
@@ -449,9 +450,23 @@ _vanillaSince() {
     printf '%d.%02d' $((_vanillaCs / 100)) $((_vanillaCs % 100))
 }
 
+# _vanillaTrapsChanged: whether the phases set or removed a trap since
+# the first phase (trap 'rm -rf x' EXIT in preBuild), which the shell
+# state does not carry: a stage that ends before the build does would run
+# an EXIT trap too early, and a later stage or a resumed build would not
+# have it. Sets _vanillaTraps to the traps now.
+_vanillaTrapsChanged() {
+    _vanillaTraps=$(trap -p)
+    [[ "$_vanillaTraps" != "${_vanillaTrapsAtStart-}" ]]
+}
+
 # Runs after the vanilla stage's last phase.
 _vanillaSaveCheckpoint() {
-    local _vanillaArgs _vanillaSnapshot=() _vanillaCopyArgs
+    local _vanillaArgs _vanillaSnapshot=() _vanillaCopyArgs _vanillaTraps
+    if _vanillaTrapsChanged; then
+        echo "vanilla: a phase set or removed a trap (now: ${_vanillaTraps:-none}); the vanilla stage ends before the build does, so an EXIT trap would run here, and the later stages would not have it: use exitHooks+=(FUNCTION), which setup.sh runs at the end of the build, or vanillaPackage = false" >&2
+        return 1
+    fi
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
@@ -469,7 +484,11 @@ _vanillaSaveCheckpoint() {
 # too when the split says a final stage reads it (vanillaSaveTree: its
 # doInstallCheck or vanillaFinalTree is set).
 _vanillaSaveInstalled() {
-    local _vanillaArgs _vanillaSnapshot=() _vanillaTree=()
+    local _vanillaArgs _vanillaSnapshot=() _vanillaTree=() _vanillaTraps
+    if _vanillaTrapsChanged; then
+        echo "vanilla: a phase set or removed a trap (now: ${_vanillaTraps:-none}); the unwrapped stage ends before the build does, so an EXIT trap would run here, and the final stage would not have it: use exitHooks+=(FUNCTION), which setup.sh runs at the end of the build" >&2
+        return 1
+    fi
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
@@ -647,6 +666,7 @@ _vanillaCacheBegin() {
     fi
     eval "$_vanillaDecision"
     [[ "$_vanillaCacheMode" != off ]] || return 0
+    _vanillaTrapsAtStart=$(trap -p)
     if ! _vanillaDumpState "$_vanillaWork/fresh" 2>/dev/null; then
         echo "vanilla: cannot write the hook's work directory in the cache (is it full?); building as usual"
         rm -rf "$_vanillaWork"
@@ -760,7 +780,11 @@ _vanillaCacheFailed() {
 
 # _vanillaCacheStore POINT: store an entry at POINT; never fails.
 _vanillaCacheStore() {
-    local _vanillaArgs _vanillaSnapshot=()
+    local _vanillaArgs _vanillaSnapshot=() _vanillaTraps
+    if _vanillaTrapsChanged; then
+        echo "vanilla: not storing a cache entry after ${1}Phase: a phase set or removed a trap (now: ${_vanillaTraps:-none}), which a resumed build would not have (exitHooks+=(FUNCTION) would be kept); the build goes on"
+        return 0
+    fi
     if ! _vanillaDumpState "$_vanillaWork/end-$1" 2>/dev/null; then
         echo "vanilla: could not store the cache entry: cannot write the hook's work directory in the cache (is it full?); the build goes on"
         rm -rf "$_vanillaWork/end-$1"

@@ -573,6 +573,54 @@ func TestFailsLikePlain(t *testing.T) {
 	}
 }
 
+// TestTrapSetInPhase: a trap set in an early phase (trap … EXIT in
+// preBuild) is not shell state the split can carry, and an EXIT trap
+// would run when the vanilla stage ends: the split fails naming the trap
+// and the fix, and hook mode builds as usual without storing an entry,
+// to the plain build's outputs.
+func TestTrapSetInPhase(t *testing.T) {
+	ctx := context.Background()
+	override := `{ preBuild = "trap 'echo stamp > $out/stamp' EXIT"; }`
+	_, err := bed.Build(ctx, t.TempDir(), "-E", splitExpr("make-baked", override))
+	if err == nil {
+		t.Fatal("the split build succeeded")
+	}
+	for _, want := range []string{"a phase set or removed a trap", "echo stamp", "exitHooks+=(FUNCTION)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+	cache, b := hookCache(t)
+	stamp := fmt.Sprint(time.Now().UnixNano())
+	expr := func(hook bool) []string {
+		return []string{"-E", fmt.Sprintf(`((import %q { hook = %v; cacheDir = %q; stamp = %q; }).make-baked.overrideAttrs %s)`,
+			bed.Path("testdata/fixtures"), hook, cache, stamp, override)}
+	}
+	plain, err := b.Build(ctx, t.TempDir(), expr(false)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := b.Instantiate(ctx, expr(true)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooked, err := b.Build(ctx, t.TempDir(), expr(true)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := CompareOutputs(plain, hooked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range c.Differences {
+		t.Errorf("hooked and plain builds differ: %s", d)
+	}
+	log := buildLog(t, drv)
+	if !strings.Contains(log, "vanilla: not storing a cache entry after buildPhase: a phase set or removed a trap") || strings.Contains(log, "vanilla: cache: stored") {
+		t.Errorf("the hooked build's log does not say it stored nothing because of the trap:\n%s", tail(log, 30))
+	}
+}
+
 // TestOverrideDerivationRefused changes a split package's install step with
 // lib.overrideDerivation, which changes the final derivation alone: the
 // final stage must refuse it, naming the attribute and the fix, rather
