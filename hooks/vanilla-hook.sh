@@ -460,13 +460,19 @@ _vanillaTrapsChanged() {
     [[ "$_vanillaTraps" != "${_vanillaTrapsAtStart-}" ]]
 }
 
+# _vanillaRefuseTraps: fail a stage that ends before the build does when
+# its phases set or removed a trap.
+_vanillaRefuseTraps() {
+    local _vanillaTraps
+    _vanillaTrapsChanged || return 0
+    echo "vanilla: a phase set or removed a trap (now: ${_vanillaTraps:-none}); the $vanillaStage stage ends before the build does, so an EXIT trap would run here, and the later stages would not have it: use exitHooks+=(FUNCTION), which setup.sh runs at the end of the build, or vanillaPackage = false" >&2
+    return 1
+}
+
 # Runs after the vanilla stage's last phase.
 _vanillaSaveCheckpoint() {
-    local _vanillaArgs _vanillaSnapshot=() _vanillaCopyArgs _vanillaTraps
-    if _vanillaTrapsChanged; then
-        echo "vanilla: a phase set or removed a trap (now: ${_vanillaTraps:-none}); the vanilla stage ends before the build does, so an EXIT trap would run here, and the later stages would not have it: use exitHooks+=(FUNCTION), which setup.sh runs at the end of the build, or vanillaPackage = false" >&2
-        return 1
-    fi
+    local _vanillaArgs _vanillaSnapshot=() _vanillaCopyArgs
+    _vanillaRefuseTraps || return 1
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then
@@ -484,11 +490,8 @@ _vanillaSaveCheckpoint() {
 # too when the split says a final stage reads it (vanillaSaveTree: its
 # doInstallCheck or vanillaFinalTree is set).
 _vanillaSaveInstalled() {
-    local _vanillaArgs _vanillaSnapshot=() _vanillaTree=() _vanillaTraps
-    if _vanillaTrapsChanged; then
-        echo "vanilla: a phase set or removed a trap (now: ${_vanillaTraps:-none}); the unwrapped stage ends before the build does, so an EXIT trap would run here, and the final stage would not have it: use exitHooks+=(FUNCTION), which setup.sh runs at the end of the build" >&2
-        return 1
-    fi
+    local _vanillaArgs _vanillaSnapshot=() _vanillaTree=()
+    _vanillaRefuseTraps || return 1
     _vanillaDumpState "$_vanillaWork/end"
     _vanillaOutputArgs
     if [[ -e "$_vanillaWork/snapshot" ]]; then

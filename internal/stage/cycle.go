@@ -3,6 +3,7 @@ package stage
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -91,28 +92,20 @@ func referencedBy(root, self string, names []string, hashes map[string][]byte) (
 			}
 			return err
 		}
-		var data []byte
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			t, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			data = []byte(t)
+			note(root, p, []byte(t), self, names, hashes, found)
 		case d.Type().IsRegular():
-			if data, err = os.ReadFile(p); err != nil {
+			err := eachChunk(p, func(chunk []byte) bool {
+				note(root, p, chunk, self, names, hashes, found)
+				return len(found) < len(names)-1
+			})
+			if err != nil {
 				return err
-			}
-		default:
-			return nil
-		}
-		for _, n := range names {
-			if n == self || found[n] != "" {
-				continue
-			}
-			if bytes.Contains(data, hashes[n]) {
-				rel, _ := filepath.Rel(root, p)
-				found[n] = rel
 			}
 		}
 		if len(found) == len(names)-1 {
@@ -121,6 +114,44 @@ func referencedBy(root, self string, names []string, hashes map[string][]byte) (
 		return nil
 	})
 	return found, err
+}
+
+// note records in found each other output whose hash data (of the file p
+// under root) holds, with p if it is the first.
+func note(root, p string, data []byte, self string, names []string, hashes map[string][]byte, found map[string]string) {
+	for _, n := range names {
+		if n != self && found[n] == "" && bytes.Contains(data, hashes[n]) {
+			rel, _ := filepath.Rel(root, p)
+			found[n] = rel
+		}
+	}
+}
+
+// eachChunk calls f with the file p in chunks of 1 MiB, each starting with
+// the last HashLen-1 bytes of the one before (so that a hash across two is
+// seen whole), until f returns false.
+func eachChunk(p string, f func([]byte) bool) error {
+	file, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	const keep = storepath.HashLen - 1
+	buf := make([]byte, keep+1<<20)
+	have := 0
+	for {
+		n, err := io.ReadFull(file, buf[have:])
+		if n > 0 && !f(buf[:have+n]) {
+			return nil
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		have = copy(buf, buf[have+n-keep:have+n])
+	}
 }
 
 // describe words a cycle for the log: "out → dev (lib/pkgconfig/x.pc),

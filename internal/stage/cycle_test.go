@@ -23,6 +23,10 @@ func TestOutputCycle(t *testing.T) {
 			"out": {"lib/pkgconfig/x.pc": "includedir=/nix/store/" + hash("d") + "-x-dev/include"},
 			"dev": {"lib/cmake/x.cmake": "set(prefix /nix/store/" + hash("a") + "-x)"},
 		}, "dev → out (lib/cmake/x.cmake), out → dev (lib/pkgconfig/x.pc)"},
+		{"across chunks", map[string]map[string]string{
+			"out": {"lib/big": strings.Repeat("-", 1<<20+10) + "/nix/store/" + hash("d") + "-x-dev"},
+			"dev": {"lib/x.cmake": "/nix/store/" + hash("a") + "-x"},
+		}, "dev → out (lib/x.cmake), out → dev (lib/big)"},
 		{"symlink", map[string]map[string]string{
 			"out": {"share/x": "->/nix/store/" + hash("d") + "-x-dev/share/x"},
 			"dev": {"nix-support/propagated": "/nix/store/" + hash("a") + "-x"},

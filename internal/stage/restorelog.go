@@ -11,7 +11,7 @@ import (
 // benchmarks read these lines: keep their wording.
 func (r *RestoreResult) WriteLog(w io.Writer) {
 	if r.CopyFailed != nil {
-		fmt.Fprintf(w, "vanilla: the source copy of %s cannot bring back the files the build left alone: %v; unpacking the sources\n", r.SourceCopyDir, r.CopyFailed)
+		fmt.Fprintf(w, "vanilla: %v; unpacking the sources\n", r.CopyFailed)
 	}
 	res := r.Checkpoint
 	if res == nil {

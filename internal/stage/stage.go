@@ -303,11 +303,9 @@ type RestoreResult struct {
 	// Shell is the shell state merge whose script was written; nil if it
 	// was not.
 	Shell *shellstate.Merged
-	// SourceCopyDir is RestoreOptions.SourceCopyDir.
-	SourceCopyDir string
 	// CopyFailed says why the source copy of RestoreOptions.SourceCopyDir
-	// could not bring back the files left to the source (the restore then
-	// used the sources); nil if it did or was not asked to.
+	// could not bring back the files left to the source, naming it (the
+	// restore then used the sources); nil if it did or was not asked to.
 	CopyFailed error
 	// Dir is the working directory the script changes into, as this
 	// stage names it; "" for none.
@@ -330,7 +328,7 @@ type Conflict struct {
 // that replays its shell state. It returns what it did even when it
 // fails part way, so that the caller can log the steps that ran.
 func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
-	r := &RestoreResult{From: opts.From, SourceCopyDir: opts.SourceCopyDir}
+	r := &RestoreResult{From: opts.From}
 	start := time.Now()
 	co := checkpoint.RestoreOptions{
 		Dir:     opts.From,
@@ -354,7 +352,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreResult, error) {
 	var nr *unpack.NotReproducedError
 	if co.SourceCopyDir != "" && errors.As(err, &nr) {
 		// It changed nothing: the sources, as without that copy.
-		r.CopyFailed = err
+		r.CopyFailed = fmt.Errorf("the source copy of %s cannot bring back the files the build left alone: %w", co.SourceCopyDir, err)
 		co.SourceCopyDir = ""
 		start = time.Now()
 		res, err = checkpoint.Restore(ctx, co)

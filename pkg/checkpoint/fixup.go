@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -105,7 +106,10 @@ func (x *extractor) skips(f Fixups) bool { return x.opts.Skip&f != 0 }
 // run, in this order.
 func (x *extractor) fixup(ctx context.Context) error {
 	x.old = map[string]digest.Sums{}
-	if x.rw.Len() > 0 && !x.skips(Digests) {
+	if !x.skips(Digests) && slices.ContainsFunc(x.written, func(w writtenFile) bool { return w.rewritten }) {
+		// Only rewritten files change, and get their old digests
+		// remembered; the relocation of a moved build directory marks
+		// those it rewrote.
 		rare, err := x.mayHoldRare(ctx)
 		if err != nil {
 			return err

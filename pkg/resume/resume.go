@@ -223,7 +223,8 @@ func Restore(ctx context.Context, opts RestoreOptions) error {
 
 // buildEntry is the cache's entry after buildPhase for attrs when it has
 // a source copy, locked; nil when there is none or it cannot be read
-// (a restore then unpacks the sources).
+// (a restore then unpacks the sources). Most entries have no copy (small
+// sources): looking first spares those a failed attempt and its warning.
 func buildEntry(c *cache.Cache, attrs drvattrs.Attrs) *cache.Entry {
 	k, err := cachekey.Compute(attrs, cachekey.Build)
 	if err != nil {

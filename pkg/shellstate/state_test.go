@@ -261,60 +261,41 @@ func TestTrapsNotReplayed(t *testing.T) {
 	}
 }
 
-// TestWholesaleRewriteNotReplayed shows a limit (docs/design.md): an
-// early phase that rewrites PATH wholesale (sorting it) is replayed as what
-// it did to the early stage's value. When that value was sorted already,
-// nothing is replayed, and the later stage keeps its own order, a late
-// input's directory first, where the plain build would have sorted it in.
-func TestWholesaleRewriteNotReplayed(t *testing.T) {
-	sortPath := "PATH=$(printf '%s' \"$PATH\" | tr ':' '\\n' | sort -u | paste -sd: -)\n"
-	before := dump(t, "PATH=/bin:/usr/bin\n")
-	after := dump(t, "PATH=/bin:/usr/bin\n"+sortPath)
-	fresh := dump(t, "PATH=/late/bin:/bin:/usr/bin\n")
-	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(m.Script, "PATH") {
-		t.Errorf("the replay sets PATH now; update docs/design.md's Limits:\n%s", m.Script)
-	}
-}
-
-// TestWholesaleRewriteKeepsLateDirs: an early phase sorted PATH, which
-// changed it, and the later stage's setup added a late input's directory:
-// the replay keeps the early order with the new directory first, where it
-// used to drop it (a late tool then was not found).
-func TestWholesaleRewriteKeepsLateDirs(t *testing.T) {
-	sortPath := "PATH=$(printf '%s' \"$PATH\" | tr ':' '\\n' | sort -u | paste -sd: -)\n"
-	before := dump(t, "PATH=/usr/bin:/bin\n")
-	after := dump(t, "PATH=/usr/bin:/bin\n"+sortPath)
-	fresh := dump(t, "PATH=/late/bin:/usr/bin:/bin\n")
-	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := dump(t, "PATH=/late/bin:/usr/bin:/bin\nrestore() {\n"+m.Script+"\n}\nrestore\n")
-	if p := got.Vars["PATH"].Value; p != "/late/bin:/bin:/usr/bin" {
-		t.Errorf("PATH = %q, want /late/bin:/bin:/usr/bin", p)
-	}
-	if !slices.Equal(m.Reordered, []string{"PATH"}) || len(m.Conflicts) != 0 {
-		t.Errorf("Reordered %q, Conflicts %q; want [PATH] and none", m.Reordered, m.Conflicts)
-	}
-}
-
-// TestWholesaleReplacementWins: an early phase that set PATH to a new
-// value, dropping the old directories, left the later stage's out in the
-// plain build too: its value wins, with the conflict warning.
-func TestWholesaleReplacementWins(t *testing.T) {
-	before := dump(t, "PATH=/usr/bin:/bin\n")
-	after := dump(t, "PATH=/usr/bin:/bin\nPATH=/usr/bin:/opt/x\n")
-	fresh := dump(t, "PATH=/late/bin:/usr/bin:/bin\n")
-	m, err := Merge(before, after, fresh, MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(m.Conflicts, []string{"PATH"}) || len(m.Reordered) != 0 || !strings.Contains(m.Script, "PATH=/usr/bin:/opt/x") {
-		t.Errorf("Conflicts %q, Reordered %q, script:\n%s", m.Conflicts, m.Reordered, m.Script)
+// TestWholesaleRewrite replays an early phase that rewrote PATH as a
+// whole, where the later stage's setup added a late input's directory.
+// Sorting it kept every directory: the early order wins with the new
+// directory first, and a warning (Reordered); it used to drop the late
+// directory. When the early value was sorted already, nothing is
+// replayed and the late directory stays first, where the plain build
+// would have sorted it in: a limit (docs/design.md). A new value that
+// dropped the old directories wins as it is (Conflicts), as in the plain
+// build.
+func TestWholesaleRewrite(t *testing.T) {
+	sortPath := "PATH=$(printf '%s' \"$PATH\" | tr ':' '\\n' | sort -u | paste -sd: -)"
+	for _, tt := range []struct {
+		name, before, phase, want string
+		reordered, conflicts      []string
+	}{
+		{"sorted already (limit)", "/bin:/usr/bin", sortPath, "/late/bin:/bin:/usr/bin", nil, nil},
+		{"sorted", "/usr/bin:/bin", sortPath, "/late/bin:/bin:/usr/bin", []string{"PATH"}, nil},
+		{"replaced", "/usr/bin:/bin", "PATH=/usr/bin:/opt/x", "/usr/bin:/opt/x", nil, []string{"PATH"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := dump(t, "PATH="+tt.before+"\n")
+			after := dump(t, "PATH="+tt.before+"\n"+tt.phase+"\n")
+			fresh := "PATH=/late/bin:" + tt.before + "\n"
+			m, err := Merge(before, after, dump(t, fresh), MergeOptions{Owned: func(name string) bool { return name == "STATE" }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := dump(t, fresh+"restore() {\n"+m.Script+"\n}\nrestore\n")
+			if p := got.Vars["PATH"].Value; p != tt.want {
+				t.Errorf("PATH = %q, want %q", p, tt.want)
+			}
+			if !slices.Equal(m.Reordered, tt.reordered) || !slices.Equal(m.Conflicts, tt.conflicts) {
+				t.Errorf("Reordered %q, Conflicts %q; want %q and %q", m.Reordered, m.Conflicts, tt.reordered, tt.conflicts)
+			}
+		})
 	}
 }
 
